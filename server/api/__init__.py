@@ -1,0 +1,6 @@
+"""The JSON API under /api: one blueprint, one module per concern."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from . import auth_routes, counters, devices, openapi, ratings, reports, tickets  # noqa: E402,F401

@@ -1,0 +1,92 @@
+"""Fields and tickets: what the kiosk and a citizen's phone use."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ..auth import current_device
+from ..extensions import limiter
+from . import bp
+from .errors import api_error, json_body
+from .util import engine, services, track_url
+
+MAX_KEY = 200
+
+
+@bp.get("/health")
+def health():
+    return jsonify(status="ok")
+
+
+@bp.get("/fields")
+def fields():
+    return jsonify(fields=engine().field_summaries())
+
+
+@bp.get("/state")
+def state():
+    return jsonify(engine().state())
+
+
+def _ticket_limit() -> str:
+    return services().config.ticket_rate_limit or "1000000/second"
+
+
+def _exempt_from_ticket_limit() -> bool:
+    if services().config.ticket_rate_limit is None:
+        return True
+    device = current_device()
+    return device is not None and device.kind == "kiosk"
+
+
+@bp.post("/tickets")
+@limiter.limit(_ticket_limit, exempt_when=_exempt_from_ticket_limit)
+def issue_ticket():
+    body = json_body()
+    field = body.get("field")
+    if not isinstance(field, str) or not field:
+        raise api_error(422, "invalid_field", "Cần chọn một lĩnh vực (field).")
+    priority = body.get("priority")
+    if priority is not None and not isinstance(priority, str):
+        raise api_error(422, "invalid_priority", "Lý do ưu tiên không hợp lệ.")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= MAX_KEY):
+        raise api_error(422, "invalid_idempotency_key", "Idempotency-Key phải dài từ 1 đến 200 ký tự.")
+    device = current_device()
+    ticket = engine().issue_ticket(field, priority, idempotency_key=key,
+                                   device_id=device.id if device else None)
+    replayed = ticket.pop("replayed", False)
+    ticket["track_url"] = track_url(ticket["token"])
+    ticket.update(_print(ticket, device, replayed))
+    response = jsonify(ticket)
+    response.status_code = 201
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _print(ticket: dict, device, replayed: bool) -> dict:
+    """Hand the committed ticket to the spool; a printer failure never fails the issue."""
+    printing = services().printing
+    if printing is None:
+        return {"printed": False, "print_status": "none"}
+    try:
+        if replayed:
+            result = printing.status_for(ticket["token"])
+        else:
+            result = printing.submit_token(ticket["token"], device.id if device else None, ticket["track_url"])
+    except Exception:  # the spool records its own failures; the ticket stands
+        services().app_logger.exception("print submit failed for %s", ticket["code"])
+        return {"printed": False, "print_status": "failed"}
+    return {"printed": bool(result.get("printed")), "print_status": result.get("status", "pending")}
+
+
+@bp.get("/tickets/<token>")
+def ticket_status(token: str):
+    view = engine().ticket_status(token)
+    view["track_url"] = track_url(token)
+    return jsonify(view)
+
+
+@bp.post("/tickets/<token>/cancel")
+def cancel_ticket(token: str):
+    return jsonify(engine().cancel(token))

@@ -1,0 +1,138 @@
+"""The application factory: load config, bind extensions, register blueprints. Nothing else."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, request
+
+from .config import Config
+from .engine import QueueEngine
+from .extensions import babel, csrf, limiter, socketio
+from .storage import Storage
+
+LANGUAGES = ("vi", "en")
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "font-src 'self'",
+    "connect-src 'self' ws: wss:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+@dataclass
+class Services:
+    """What the views and socket handlers need, built once per app."""
+
+    config: Config
+    storage: Storage
+    engine: QueueEngine
+    printing: Any = None
+    app_logger: logging.Logger | None = None
+
+
+def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="motcua_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.session_hours),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by require_role for cookie sessions, and by forms
+        WTF_CSRF_TIME_LIMIT=config.session_hours * 3600,
+        RATELIMIT_STORAGE_URI=config.message_queue_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE=config.timezone,
+        TESTING=config.testing,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
+    engine = QueueEngine(storage, config.tz, clock=engine_clock)
+    services = Services(config=config, storage=storage, engine=engine, app_logger=app.logger)
+    app.extensions["motcua"] = services
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
+    socketio.init_app(app, async_mode=config.async_mode, message_queue=config.message_queue_url,
+                      cors_allowed_origins=config.extra.get("cors_allowed_origins"))
+
+    from .api import bp as api_bp
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    app.register_blueprint(api_bp)
+
+    from . import events, pages
+
+    app.register_blueprint(pages.bp)
+    for surface in _surfaces():
+        app.register_blueprint(surface)
+    events.register(socketio, engine, storage)
+    _attach_printing(app, services)
+
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"languages": LANGUAGES})
+    return app
+
+
+def _surfaces():
+    from admin import bp as admin_bp
+    from counter import bp as counter_bp
+    from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
+    from rating import bp as rating_bp
+
+    return [kiosk_bp, display_bp, counter_bp, rating_bp, admin_bp]
+
+
+def _attach_printing(app: Flask, services: Services) -> None:
+    try:
+        from .printing import PrintService
+    except ImportError:  # the printer package is optional in a minimal install
+        return
+    services.printing = PrintService(services.storage, services.config, socketio=socketio)
+    try:
+        from .api.printing import bp as printing_bp
+
+        app.register_blueprint(printing_bp)
+    except ImportError:
+        pass
+    try:
+        from .printing import register_printer_namespace
+
+        register_printer_namespace(socketio, services.printing)
+    except ImportError:
+        pass
+
+
+def _locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    return lang if lang in LANGUAGES else "vi"
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

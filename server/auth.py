@@ -1,0 +1,230 @@
+"""Who is asking: clerks and admins (session or bearer token) and paired devices.
+
+Passwords are hashed with argon2 (argon2-cffi, the reference binding of the
+winner of the Password Hashing Competition); tokens and pairing codes are
+stored only as SHA-256 hashes, so a copy of the database grants nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g, request, session
+from sqlalchemy import select
+
+from .errors import api_error
+from .extensions import csrf
+from .models import DEVICE_KINDS, ROLES, ApiToken, Counter, Device, User
+from .storage import Storage
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("motcua-timing-equaliser")
+DEVICE_COOKIE = "motcua_device"
+PAIRING_HOURS = 24
+TOKEN_DAYS = 30
+MIN_PASSWORD = 10
+
+
+class AuthError(ValueError):
+    pass
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ----- users ---------------------------------------------------------------
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AuthError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.")
+
+
+def create_user(storage: Storage, username: str, password: str, role: str, display_name: str = "") -> User:
+    username = username.strip().lower()
+    if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        raise AuthError("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch dưới, gạch ngang.")
+    if role not in ROLES:
+        raise AuthError(f"Vai trò phải là một trong: {', '.join(ROLES)}.")
+    check_password_strength(password)
+    with storage.write() as s:
+        if s.scalar(select(User.id).where(User.username == username)):
+            raise AuthError(f"Tên đăng nhập {username} đã có.")
+        user = User(username=username, display_name=display_name or username, role=role,
+                    password_hash=_hasher.hash(password), active=True, created_at=_now())
+        s.add(user)
+    return user
+
+
+def set_password(storage: Storage, user_id: int, password: str) -> None:
+    check_password_strength(password)
+    with storage.write() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise AuthError("Không có người dùng này.")
+        user.password_hash = _hasher.hash(password)
+        # A new password ends every API token of the old one.
+        for token in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
+            s.delete(token)
+
+
+def authenticate(storage: Storage, username: str, password: str) -> User | None:
+    with storage.read() as s:
+        user = s.scalar(select(User).where(User.username == username.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def issue_token(storage: Storage, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    with storage.write() as s:
+        s.add(ApiToken(token_hash=_sha(token), user_id=user.id, created_at=_now(),
+                       expires_at=_now() + dt.timedelta(days=TOKEN_DAYS)))
+    return token
+
+
+def revoke_token(storage: Storage, token: str) -> None:
+    with storage.write() as s:
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(token)))
+        if row:
+            s.delete(row)
+
+
+def user_json(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "name": user.display_name, "role": user.role}
+
+
+# ----- devices -------------------------------------------------------------
+def create_pairing(storage: Storage, kind: str, counter_number: int | None = None, name: str = "") -> tuple[Device, str]:
+    """A new device waiting to be paired, and its one-time code (shown once)."""
+    if kind not in DEVICE_KINDS:
+        raise AuthError(f"Loại thiết bị phải là một trong: {', '.join(DEVICE_KINDS)}.")
+    if kind == "tablet" and counter_number is None:
+        raise AuthError("Máy tính bảng đánh giá cần gắn với một quầy (--counter N).")
+    code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
+    with storage.write() as s:
+        counter_id = None
+        if counter_number is not None:
+            counter_id = s.scalar(select(Counter.id).where(Counter.number == counter_number))
+            if counter_id is None:
+                raise AuthError(f"Không có quầy số {counter_number}.")
+        device = Device(kind=kind, name=name or kind, counter_id=counter_id, pairing_code_hash=_sha(code),
+                        pairing_expires_at=_now() + dt.timedelta(hours=PAIRING_HOURS), created_at=_now(),
+                        settings={})
+        s.add(device)
+    return device, code
+
+
+def complete_pairing(storage: Storage, code: str) -> tuple[Device, str]:
+    """Exchange a pairing code for the device's long-lived token; the code works once."""
+    code = (code or "").strip().upper().replace("-", "").replace(" ", "")
+    token = secrets.token_urlsafe(32)
+    with storage.write() as s:
+        device = s.scalar(select(Device).where(Device.pairing_code_hash == _sha(code)).with_for_update())
+        if device is None or device.revoked_at or (device.pairing_expires_at and device.pairing_expires_at < _now()):
+            raise AuthError("Mã ghép nối không đúng hoặc đã hết hạn.")
+        device.pairing_code_hash = None
+        device.token_hash = _sha(token)
+        device.paired_at = _now()
+    return device, token
+
+
+def device_from_token(storage: Storage, token: str | None) -> Device | None:
+    if not token:
+        return None
+    with storage.read() as s:
+        device = s.scalar(select(Device).where(Device.token_hash == _sha(token)))
+    if device is None or device.revoked_at:
+        return None
+    return device
+
+
+def device_counter_number(storage: Storage, device: Device) -> int | None:
+    if device.counter_id is None:
+        return None
+    with storage.read() as s:
+        return s.scalar(select(Counter.number).where(Counter.id == device.counter_id))
+
+
+# ----- the current request ---------------------------------------------------
+def _services():
+    return current_app.extensions["motcua"]
+
+
+def current_user() -> User | None:
+    """The clerk or admin behind this request: bearer token first, then the browser session."""
+    if "motcua_user" in g:
+        return g.motcua_user
+    user = None
+    g.motcua_via = None
+    storage = _services().storage
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        with storage.read() as s:
+            row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(header[7:].strip())))
+            if row and row.expires_at > _now():
+                user = s.get(User, row.user_id)
+                g.motcua_via = "token"
+    elif session.get("uid"):
+        started = session.get("auth_at", 0)
+        hours = _services().config.session_hours
+        if _now().timestamp() - started < hours * 3600:
+            with storage.read() as s:
+                user = s.get(User, session["uid"])
+            g.motcua_via = "session"
+        else:
+            session.clear()
+    if user is not None and not user.active:
+        user = None
+    g.motcua_user = user
+    return user
+
+
+def current_device() -> Device | None:
+    if "motcua_device" in g:
+        return g.motcua_device
+    token = request.headers.get("X-Device-Token") or request.cookies.get(DEVICE_COOKIE)
+    g.motcua_device = device_from_token(_services().storage, token)
+    return g.motcua_device
+
+
+def require_role(*roles: str):
+    """Only a logged-in user with one of these roles (any role when none given); CSRF for browser sessions."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                raise api_error(401)
+            if roles and user.role not in roles:
+                raise api_error(403)
+            if g.motcua_via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+                csrf.protect()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+require_user = require_role()
+
+
+def login_session(user: User) -> None:
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["auth_at"] = _now().timestamp()

@@ -1,0 +1,205 @@
+"""The `motcua` command: run, init, user add, device pair, print-test, printer-agent.
+
+This module imports nothing heavy at the top: `motcua run` must monkey-patch
+eventlet before Flask, SQLAlchemy or a database driver is imported.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="motcua", description="Hệ thống lấy số và gọi số cho Bộ phận một cửa.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="chạy máy chủ (serve)")
+    run.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    init = sub.add_parser("init", help="tạo hoặc nâng cấp cơ sở dữ liệu (create or migrate the database)")
+    init.add_argument("--seed", metavar="FILE", help="JSON file: office, fields, counters")
+
+    user = sub.add_parser("user", help="người dùng (users)")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="thêm người dùng")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["clerk", "admin"], required=True)
+    add.add_argument("--display-name", default="")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    device = sub.add_parser("device", help="thiết bị (devices)")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    pair = device_sub.add_parser("pair", help="tạo mã ghép nối (pairing code)")
+    pair.add_argument("kind", choices=["kiosk", "display", "tablet"])
+    pair.add_argument("--counter", type=int)
+    pair.add_argument("--name", default="")
+    pair.add_argument("--url", default=None, help="the server's address as devices see it")
+
+    pt = sub.add_parser("print-test", help="in thử một phiếu (print a sample ticket)")
+    pt.add_argument("--printer", metavar="SPEC")
+    pt.add_argument("--preview", metavar="FILE.png")
+
+    agent = sub.add_parser("printer-agent", help="máy in đặt ở máy kiosk khác máy chủ")
+    agent.add_argument("--server", required=True)
+    agent.add_argument("--token", required=True)
+    agent.add_argument("--printer", required=True, metavar="SPEC")
+    return p
+
+
+def _async_mode_from_env() -> str:
+    """ASYNC_MODE from the environment or ./.env, read without importing anything."""
+    mode = os.environ.get("ASYNC_MODE")
+    if mode is None and os.path.isfile(".env"):
+        with open(".env", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                if key.strip() == "ASYNC_MODE":
+                    mode = value.strip().strip("'\"")
+    return mode or "eventlet"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run" and _async_mode_from_env() == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+    from .config import Config, ConfigError
+
+    try:
+        config = Config.from_env()
+    except ConfigError as err:
+        print(f"Cấu hình sai: {err}", file=sys.stderr)
+        return 2
+    handler = {
+        "run": _run, "init": _init, "user": _user, "device": _device,
+        "print-test": _print_test, "printer-agent": _printer_agent,
+    }[args.command]
+    return handler(config, args) or 0
+
+
+def _run(config, args) -> int:
+    import time
+
+    started = time.perf_counter()
+    from . import create_app
+    from .extensions import socketio
+    from .setup import ensure_first_admin, prepare
+
+    storage = prepare(config)
+    admin = ensure_first_admin(storage)
+    storage.dispose()
+    if admin:  # shown at once, so a failed start cannot swallow the only copy of the password
+        print(f"Tài khoản quản trị đầu tiên: {admin[0]} / mật khẩu: {admin[1]} (chỉ hiện một lần)", flush=True)
+    app = create_app(config)
+    services = app.extensions["motcua"]
+    if services.printing is not None and hasattr(services.printing, "start"):
+        services.printing.start()
+    from .events import start_background
+
+    start_background(socketio, services.engine)
+    _banner(config, args, admin, time.perf_counter() - started)
+    kwargs = {"host": args.host, "port": args.port, "log_output": False}
+    if config.async_mode == "threading":
+        kwargs["allow_unsafe_werkzeug"] = True
+    socketio.run(app, **kwargs)
+    return 0
+
+
+def _banner(config, args, admin, startup_s: float) -> None:
+    host = "localhost" if args.host in ("0.0.0.0", "::") else args.host
+    base = f"http://{host}:{args.port}"
+    lines = [
+        f"motcua đang chạy ({config.async_mode}, {config.database_url.split('://')[0]}, máy in: {config.printer}) "
+        f"— khởi động trong {startup_s:.2f} s",
+        f"  Máy lấy số (kiosk):        {base}/kiosk",
+        f"  Màn hình gọi số (display): {base}/display",
+        f"  Quầy cán bộ (counter):     {base}/counter",
+        f"  Máy đánh giá (rating):     {base}/rating",
+        f"  Quản trị (admin):          {base}/admin",
+        f"  API:                       {base}/api/openapi.json",
+    ]
+    if admin:
+        lines += [
+            "",
+            "  Tài khoản quản trị đầu tiên (chỉ hiện một lần, hãy đổi mật khẩu sau khi đăng nhập):",
+            f"    tên đăng nhập: {admin[0]}",
+            f"    mật khẩu:      {admin[1]}",
+        ]
+    else:
+        lines.append("  Đăng nhập bằng tài khoản đã tạo; thêm cán bộ: motcua user add TEN --role clerk")
+    lines.append("  Nhấn Ctrl+C để dừng.")
+    print("\n".join(lines), flush=True)
+
+
+def _init(config, args) -> int:
+    from .setup import SeedError, ensure_first_admin, prepare
+
+    try:
+        storage = prepare(config, seed_file=args.seed)
+    except SeedError as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 2
+    print(f"Cơ sở dữ liệu đã sẵn sàng: {config.database_url}")
+    admin = ensure_first_admin(storage)
+    if admin:
+        print(f"Tài khoản quản trị đầu tiên: {admin[0]} / mật khẩu: {admin[1]} (chỉ hiện một lần)")
+    return 0
+
+
+def _user(config, args) -> int:
+    import getpass
+
+    from .auth import AuthError, create_user
+    from .setup import prepare
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Mật khẩu: ")
+        if password != getpass.getpass("Nhập lại mật khẩu: "):
+            print("Hai lần nhập mật khẩu không khớp.", file=sys.stderr)
+            return 2
+    storage = prepare(config, demo=False)
+    try:
+        user = create_user(storage, args.name, password, args.role, args.display_name)
+    except AuthError as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 2
+    print(f"Đã tạo {args.role} {user.username}.")
+    return 0
+
+
+def _device(config, args) -> int:
+    from .auth import AuthError, create_pairing
+    from .setup import prepare
+
+    storage = prepare(config, demo=False)
+    try:
+        device, code = create_pairing(storage, args.kind, args.counter, args.name)
+    except AuthError as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 2
+    base = (args.url or config.public_url or "http://localhost:8000").rstrip("/")
+    page = {"kiosk": "kiosk", "display": "display", "tablet": "rating"}[args.kind]
+    print(f"Mã ghép nối: {code} (dùng một lần, hết hạn sau 24 giờ)")
+    print(f"Mở trên thiết bị: {base}/{page}?pair={code}")
+    return 0
+
+
+def _print_test(config, args) -> int:
+    from printer.cli import print_test
+
+    return print_test(args.printer or config.printer, args.preview)
+
+
+def _printer_agent(config, args) -> int:
+    from printer.cli import agent_main
+
+    return agent_main(args.server, args.token, args.printer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

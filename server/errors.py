@@ -1,0 +1,86 @@
+"""API errors, built in one place: `{"error": {"code": ..., "message": ...}}` with the right status."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .engine import QueueError
+
+STATUS_OF_KIND = {"not_found": 404, "conflict": 409, "invalid": 422}
+
+GENERIC = {
+    400: ("bad_request", "Yêu cầu không hợp lệ."),
+    401: ("not_authenticated", "Vui lòng đăng nhập."),
+    403: ("forbidden", "Bạn không có quyền thực hiện thao tác này."),
+    404: ("not_found", "Không tìm thấy."),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
+    409: ("conflict", "Yêu cầu xung đột với trạng thái hiện tại."),
+    413: ("payload_too_large", "Dữ liệu gửi lên quá lớn (tối đa 64 KB)."),
+    415: ("unsupported_media_type", "Dữ liệu phải ở dạng JSON."),
+    422: ("invalid", "Dữ liệu không hợp lệ."),
+    429: ("rate_limited", "Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút."),
+    500: ("internal_error", "Máy chủ gặp sự cố. Vui lòng thử lại."),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def api_error(status: int, code: str | None = None, message: str | None = None, **extra) -> ApiError:
+    default_code, default_message = GENERIC.get(status, ("error", "Có lỗi xảy ra."))
+    return ApiError(status, code or default_code, message or default_message, **extra)
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    body = {"error": {"code": code, "message": message, **extra}}
+    return jsonify(body), status
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        return error_response(err.status, err.code, err.message, **err.extra)
+
+    @app.errorhandler(QueueError)
+    def _queue_error(err: QueueError):
+        return error_response(STATUS_OF_KIND[err.kind], err.code, err.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err: CSRFError):
+        return error_response(400, "csrf_failed", "Phiên làm việc đã hết hạn hoặc thiếu mã CSRF. Vui lòng tải lại trang.")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        if not _wants_json():
+            return err
+        code, message = GENERIC.get(err.code, ("error", err.description or "Có lỗi xảy ra."))
+        response, status = error_response(err.code, code, message)
+        if err.code == 429 and getattr(err, "retry_after", None):
+            response.headers["Retry-After"] = str(err.retry_after)
+        return response, status
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        code, message = GENERIC[500]
+        if _wants_json():
+            return error_response(500, code, message)
+        return message, 500
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400/415 the client can understand."""
+    if not request.is_json:
+        raise api_error(415, message="Dữ liệu phải ở dạng JSON (Content-Type: application/json).")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise api_error(400, "invalid_json", "Nội dung JSON không hợp lệ: cần một đối tượng {…}.")
+    return body

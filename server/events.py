@@ -1,0 +1,111 @@
+"""Engine changes -> Socket.IO. The one place that emits to boards, tablets and phones.
+
+Rooms: every client is in the default broadcast; a paired tablet joins
+`tablet:<counter>`; a ticket's page joins `ticket:<token>` after `follow`.
+On connect a client gets a full `state` snapshot, so a board that reconnects
+after a restart or a network cut is whole again.
+"""
+from __future__ import annotations
+
+import threading
+
+from flask import request
+
+from .auth import DEVICE_COOKIE, device_counter_number, device_from_token
+from .engine import Change, QueueEngine, QueueError
+
+QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated
+
+
+def register(socketio, engine: QueueEngine, storage) -> None:
+    pending = {"scheduled": False}
+    lock = threading.Lock()
+
+    def emit_queue_soon() -> None:
+        with lock:
+            if pending["scheduled"]:
+                return
+            pending["scheduled"] = True
+        socketio.start_background_task(_emit_queue)
+
+    def _emit_queue() -> None:
+        socketio.sleep(QUEUE_COALESCE_S)
+        with lock:
+            pending["scheduled"] = False
+        fields = engine.field_summaries()
+        socketio.emit("queue_updated", {"fields": [
+            {"code": f["code"], "waiting": f["waiting"], "estimated_wait_s": f["estimated_wait_s"]} for f in fields]})
+
+    def on_change(changes: list[Change]) -> None:
+        for change in changes:
+            data = change.data
+            if change.kind == "ticket_called":
+                socketio.emit("ticket_called", data)
+            elif change.kind == "queue_changed":
+                emit_queue_soon()
+            elif change.kind == "counter_changed":
+                socketio.emit("counter_updated", {"counter": data.get("counter")})
+            elif change.kind == "ticket_finished":
+                socketio.emit("rate_request", {"token": data["token"], "ticket": data["ticket"]},
+                              to=f"tablet:{data['counter']}")
+            elif change.kind == "rated" and data.get("counter") is not None:
+                socketio.emit("rate_cancel", {"token": data["token"]}, to=f"tablet:{data['counter']}")
+            elif change.kind == "ticket_updated":
+                _emit_ticket(data["token"])
+            elif change.kind == "config_changed":
+                socketio.emit("state", engine.state())
+
+    def _emit_ticket(token: str) -> None:
+        try:
+            view = engine.ticket_status(token)
+        except QueueError:
+            return
+        socketio.emit("ticket_updated", view, to=f"ticket:{token}")
+
+    engine.listeners.append(on_change)
+
+    @socketio.on("connect")
+    def connect(auth=None):
+        token = (auth or {}).get("device_token") if isinstance(auth, dict) else None
+        device = device_from_token(storage, token or request.cookies.get(DEVICE_COOKIE))
+        if device is not None and device.kind == "tablet":
+            number = device_counter_number(storage, device)
+            if number is not None:
+                from flask_socketio import join_room
+
+                join_room(f"tablet:{number}")
+        socketio.emit("state", engine.state(), to=request.sid)
+
+    @socketio.on("follow")
+    def follow(data):
+        """A ticket's own page follows its ticket by token (the token is the secret)."""
+        from flask_socketio import join_room
+
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or len(token) > 64:
+            return {"error": {"code": "invalid_token", "message": "Mã phiếu không hợp lệ."}}
+        try:
+            view = engine.ticket_status(token)
+        except QueueError as err:
+            return {"error": {"code": err.code, "message": err.message}}
+        join_room(f"ticket:{token}")
+        return view
+
+    @socketio.on("sync")
+    def sync(_data=None):
+        return engine.state()
+
+
+DAY_CHECK_S = 30
+
+
+def start_background(socketio, engine: QueueEngine) -> None:
+    """Close the service day at local midnight even when nobody touches the system."""
+
+    def loop():
+        while True:
+            socketio.sleep(DAY_CHECK_S)
+            if engine.roll_day():
+                socketio.emit("state", engine.state())
+
+    socketio.start_background_task(loop)

@@ -1,0 +1,243 @@
+"""Tables. Only the queue engine and the admin services write to them.
+
+Times are stored as UTC and come back timezone-aware; the service day is the
+local date (Config.timezone) on which a ticket was issued.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+TICKET_STATUSES = ("waiting", "called", "done", "no_show", "cancelled", "expired")
+PRIORITY_REASONS = ("elderly", "disabled", "pregnant", "merit")
+COUNTER_STATES = ("open", "paused", "closed")
+ROLES = ("clerk", "admin")
+DEVICE_KINDS = ("kiosk", "display", "tablet")
+
+
+class Office(Base):
+    __tablename__ = "office"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(200), default="")
+    rating_scale: Mapped[int] = mapped_column(Integer, default=3)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Field(Base):
+    __tablename__ = "field"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    hint: Mapped[str] = mapped_column(String(300), default="")
+    prefix: Mapped[str] = mapped_column(String(2), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    icon: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hours: Mapped[list[Any]] = mapped_column(default=list)  # ["07:00-11:30", "13:00-16:30"]
+    daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Counter(Base):
+    __tablename__ = "counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    current_ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket.id", use_alter=True, name="fk_counter_current_ticket"), nullable=True
+    )
+    field_links: Mapped[list["CounterField"]] = relationship(
+        order_by="CounterField.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CounterField(Base):
+    """Which fields a counter serves, in the order the clerk prefers them."""
+
+    __tablename__ = "counter_field"
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counter.id"), primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """Bearer tokens for API clients; only a hash is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class Device(Base):
+    """A kiosk, board or tablet paired with the server. Only a hash of its token is kept."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), nullable=True)
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    pairing_expires_at: Mapped[dt.datetime | None]
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[dt.datetime]
+    paired_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DayCounter(Base):
+    """The last number issued per field (by the field that issued it) per service day."""
+
+    __tablename__ = "day_counter"
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"), primary_key=True)
+    service_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("issued_field_id", "service_day", "number", name="uq_ticket_number"),
+        Index("ix_ticket_queue", "status", "field_id", "priority_rank", "issued_at"),
+        Index("ix_ticket_day", "service_day", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12))
+    number: Mapped[int] = mapped_column(Integer)
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    issued_field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
+    priority: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    priority_rank: Mapped[int] = mapped_column(Integer, default=1)  # 0 = priority, 1 = ordinary
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), nullable=True)
+    issued_at: Mapped[dt.datetime]
+    called_at: Mapped[dt.datetime | None]
+    first_called_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), nullable=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Rating(Base):
+    __tablename__ = "rating"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    scale: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), nullable=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class Announcement(Base):
+    __tablename__ = "announcement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+
+
+class PrintJob(Base):
+    """One print of one ticket. The job id makes printing idempotent: a job prints at most once.
+
+    status: pending (waiting for a printer), printing (bytes may be on their way:
+    never sent again), printed, failed (needs a person: reprint or cancel), cancelled.
+    route: "local" (the server's own PRINTER) or "agent" (a printer agent on the kiosk PC).
+    """
+
+    __tablename__ = "print_job"
+    __table_args__ = (Index("ix_print_job_status", "status", "next_attempt_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending printing printed failed cancelled
+    route: Mapped[str] = mapped_column(String(8), default="local")
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    qr_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime]
+    next_attempt_at: Mapped[dt.datetime | None]
+    printed_at: Mapped[dt.datetime | None]
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+
+
+class Event(Base):
+    """Append-only log of every state change; the source of all reports."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_at", "at"), Index("ix_event_ticket", "ticket_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), nullable=True)
+    field_id: Mapped[int | None] = mapped_column(ForeignKey("field.id"), nullable=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

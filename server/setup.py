@@ -1,0 +1,135 @@
+"""Create or migrate the database, load an office's seed file, make the first admin."""
+from __future__ import annotations
+
+import json
+import secrets
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import select
+
+from .auth import create_user
+from .config import Config
+from .engine import RATING_LEVELS, parse_hours
+from .models import Counter, CounterField, Field, Office, User
+from .storage import Storage
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SeedError(ValueError):
+    pass
+
+
+def migrate(database_url: str) -> None:
+    """Bring the schema to the newest revision; upgrades never drop data."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+def demo_seed() -> dict:
+    return json.loads(resources.files("server").joinpath("data/fields-vi.json").read_text(encoding="utf-8"))
+
+
+def load_seed(path: str | Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SeedError(f"Không đọc được tệp {path}: {err}") from err
+    validate_seed(data)
+    return data
+
+
+def validate_seed(data: dict) -> None:
+    if not isinstance(data, dict) or not isinstance(data.get("fields"), list):
+        raise SeedError("Tệp cấu hình cần có danh sách \"fields\".")
+    prefixes, codes = set(), set()
+    for f in data["fields"]:
+        code, prefix, name = f.get("code"), f.get("prefix"), f.get("name")
+        if not (isinstance(code, str) and code and isinstance(name, str) and name):
+            raise SeedError(f"Lĩnh vực thiếu code hoặc name: {f}")
+        if not (isinstance(prefix, str) and 1 <= len(prefix) <= 2 and prefix.isalpha() and prefix.isupper()):
+            raise SeedError(f"Tiền tố của lĩnh vực {code} phải là 1–2 chữ in hoa: {prefix!r}")
+        if prefix in prefixes or code in codes:
+            raise SeedError(f"Trùng mã hoặc tiền tố: {code} / {prefix}")
+        prefixes.add(prefix)
+        codes.add(code)
+        try:
+            parse_hours(f.get("hours") or [])
+        except ValueError as err:
+            raise SeedError(f"Giờ cấp số của lĩnh vực {code} không hợp lệ: {err}") from err
+    for c in data.get("counters", []):
+        if not isinstance(c.get("number"), int) or c["number"] < 1:
+            raise SeedError(f"Số quầy không hợp lệ: {c}")
+        unknown = set(c.get("fields", [])) - codes
+        if unknown:
+            raise SeedError(f"Quầy {c['number']} phục vụ lĩnh vực không có: {', '.join(sorted(unknown))}")
+    levels = data.get("rating_levels")
+    if levels and len(levels) not in RATING_LEVELS:
+        raise SeedError("Thang đánh giá phải có 3 hoặc 5 mức.")
+
+
+def apply_seed(storage: Storage, data: dict) -> None:
+    """Create or update the office, its fields and counters from a seed (by code and number)."""
+    validate_seed(data)
+    with storage.write() as s:
+        office = s.scalar(select(Office).limit(1)) or Office(name="", settings={})
+        info = data.get("office", {})
+        office.name = info.get("name") or office.name or "Bộ phận một cửa"
+        office.unit = info.get("unit") or office.unit or ""
+        if data.get("rating_levels"):
+            office.rating_scale = len(data["rating_levels"])
+        settings = dict(office.settings or {})
+        if data.get("rating_reasons"):
+            settings["rating_reasons"] = data["rating_reasons"]
+        office.settings = settings
+        s.add(office)
+        by_code = {f.code: f for f in s.scalars(select(Field))}
+        for position, f in enumerate(data["fields"]):
+            field = by_code.get(f["code"]) or Field(code=f["code"])
+            field.name, field.prefix, field.hint = f["name"], f["prefix"], f.get("hint", "")
+            field.minutes, field.hours, field.daily_cap = f.get("minutes"), f.get("hours") or [], f.get("daily_cap")
+            field.icon, field.position, field.active = f.get("icon"), position, f.get("active", True)
+            s.add(field)
+            by_code[field.code] = field
+        s.flush()
+        by_number = {c.number: c for c in s.scalars(select(Counter))}
+        for c in data.get("counters", []):
+            counter = by_number.get(c["number"]) or Counter(number=c["number"], state="open")
+            counter.name = c.get("name") or f"Quầy {c['number']}"
+            counter.active = True
+            s.add(counter)
+            s.flush()
+            counter.field_links = [CounterField(counter_id=counter.id, field_id=by_code[code].id, position=i)
+                                   for i, code in enumerate(c.get("fields", []))]
+
+
+def is_seeded(storage: Storage) -> bool:
+    with storage.read() as s:
+        return s.scalar(select(Field.id).limit(1)) is not None
+
+
+def ensure_first_admin(storage: Storage) -> tuple[str, str] | None:
+    """When no admin exists, make `admin` with a random password, to be shown once."""
+    with storage.read() as s:
+        if s.scalar(select(User.id).where(User.role == "admin").limit(1)):
+            return None
+    password = secrets.token_urlsafe(12)
+    create_user(storage, "admin", password, "admin", "Quản trị viên")
+    return "admin", password
+
+
+def prepare(config: Config, seed_file: str | Path | None = None, demo: bool = True) -> Storage:
+    """Migrate, then seed (a given file, or the demo office when the database is empty)."""
+    migrate(config.database_url)
+    storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
+    if seed_file:
+        apply_seed(storage, load_seed(seed_file))
+    elif demo and not is_seeded(storage):
+        apply_seed(storage, demo_seed())
+    return storage
