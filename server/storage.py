@@ -41,8 +41,7 @@ class Storage:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # detaches objects with their loaded values; the transaction ends
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:59:56.633779
+Create Date: 2026-11-25 13:02:08.261405
 """
 from alembic import op
 import sqlalchemy as sa
@@ -174,17 +174,22 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('device_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('route', sa.String(length=8), nullable=False),
     sa.Column('reprint', sa.Boolean(), nullable=False),
+    sa.Column('qr_url', sa.String(length=500), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=False),
     sa.Column('created_at', server.models.UTCDateTime(), nullable=False),
     sa.Column('next_attempt_at', server.models.UTCDateTime(), nullable=True),
     sa.Column('printed_at', server.models.UTCDateTime(), nullable=True),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], ),
+    sa.ForeignKeyConstraint(['requested_by'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('print_job', schema=None) as batch_op:
+        batch_op.create_index('ix_print_job_status', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_print_job_ticket_id'), ['ticket_id'], unique=False)
 
     op.create_table('rating',
@@ -213,6 +218,7 @@ def downgrade() -> None:
     op.drop_table('rating')
     with op.batch_alter_table('print_job', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_print_job_ticket_id'))
+        batch_op.drop_index('ix_print_job_status')
 
     op.drop_table('print_job')
     with op.batch_alter_table('event', schema=None) as batch_op:
