@@ -140,6 +140,10 @@ class QueueEngine:
         self._expired_through = today
         return not first
 
+    def config_changed(self, what: str) -> None:
+        """Admin changed fields, counters, announcements or the office: boards and kiosks resync."""
+        self._tell([Change("config_changed", {"what": what})])
+
     # ----- issue ----------------------------------------------------------
     def issue_ticket(self, field_code: str, priority: str | None = None, *,
                      idempotency_key: str | None = None, device_id: int | None = None) -> dict:
