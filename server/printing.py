@@ -220,10 +220,12 @@ class PrintService:
         """Try every job whose time has come; returns how many were attempted."""
         now = self.clock()
         with self.storage.read() as s:
-            due = s.scalars(select(PrintJob.id).where(
+            rows = s.execute(select(PrintJob.id, PrintJob.route, PrintJob.device_id).where(
                 PrintJob.status == "pending",
                 or_(PrintJob.next_attempt_at.is_(None), PrintJob.next_attempt_at <= now),
             ).order_by(PrintJob.created_at)).all()
+        connected = set(self._agents.values())
+        due = [job_id for job_id, route, device_id in rows if route == "local" or device_id in connected]
         for job_id in due:
             self._attempt(job_id, connect_timeout=None)
         return len(due)
@@ -268,10 +270,7 @@ class PrintService:
                                     .values(status="printing", attempts=PrintJob.attempts + 1))
                 if claimed.rowcount != 1:
                     return None
-            else:
-                # Agents deduplicate by job id themselves; resend later if no acknowledgement comes.
-                job.attempts += 1
-                job.next_attempt_at = now + self.agent_resend_after
+            # Agent jobs stay `pending` until acknowledged: the agent deduplicates by job id.
             return job.route, self._ticket_print(s, ticket, job)
 
     def _too_late(self, job: PrintJob, ticket: Ticket, now: dt.datetime) -> str | None:
@@ -382,10 +381,14 @@ class PrintService:
 
     # ----- printer agents -----------------------------------------------------
     def _send_to_agent(self, job_id: str, ticket: TicketPrint, wait: bool) -> None:
-        with self.storage.read() as s:
-            device_id = s.get(PrintJob, job_id).device_id
-        if self.socketio is None or device_id not in self._agents.values():
-            return  # stays pending; sent when the agent connects
+        with self.storage.write() as s:
+            job = s.get(PrintJob, job_id)
+            device_id = job.device_id
+            if self.socketio is None or device_id not in self._agents.values():
+                job.next_attempt_at = None  # stays pending; sent when the agent connects
+                return
+            job.attempts += 1
+            job.next_attempt_at = self.clock() + self.agent_resend_after  # resent if no acknowledgement
         self.socketio.emit("print_job", {"job_id": job_id, "ticket": ticket.to_dict()},
                            to=agent_room(device_id), namespace=NAMESPACE)
         deadline = time.monotonic() + (self.agent_wait if wait else 0)

@@ -1,0 +1,190 @@
+"""Backends against real sockets, files and a pseudo-terminal on this machine."""
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from printer.backends import PrintError, STATUS_QUERY, open_backend, parse_printer_spec
+from printer.render import PaperWidth
+from printer.ticket import sample_ticket
+from tests.printer_fixtures import ONLINE, PAPER_OUT, FakeNetworkPrinter, parse_escpos, same_pixels, wait_until
+
+
+@pytest.fixture
+def printer():
+    fake = FakeNetworkPrinter()
+    yield fake
+    fake.close()
+
+
+def test_printer_specs():
+    assert parse_printer_spec(None, "/tmp/p").kind == "preview"
+    tcp = parse_printer_spec("tcp://10.0.0.9:9100?width=58&qr=native&timeout=3")
+    assert (tcp.kind, tcp.target, tcp.width, tcp.qr_native, tcp.timeout) == ("tcp", "10.0.0.9:9100", 384, True, 3.0)
+    assert parse_printer_spec("usb:04b8:0202").target == "04b8:0202"
+    assert parse_printer_spec("serial:/dev/ttyUSB0?baud=19200").options["baud"] == "19200"
+    assert parse_printer_spec("file:/dev/usb/lp0").width == PaperWidth.MM80
+    for bad in ("lpt1", "tcp://", "tcp://h?width=70", "file:", "tcp://h?qr=maybe"):
+        with pytest.raises(ValueError):
+            parse_printer_spec(bad)
+
+
+def test_network_printer_receives_exactly_the_encoded_ticket(printer):
+    backend = open_backend(printer.spec + "?width=58")
+    picture, data = backend.render(sample_ticket())
+    backend.print_ticket(sample_ticket(), "job-1")
+    wait_until(lambda: len(printer.received) >= len(STATUS_QUERY) * 2 + len(data))
+    # status first (is it ready?), the job, status again (did it all arrive?)
+    assert bytes(printer.received) == STATUS_QUERY + data + STATUS_QUERY
+    assert printer.jobs() == [data]
+
+
+def test_a_printer_that_never_answers_status_still_gets_the_job(printer):
+    printer.status = None
+    backend = open_backend(printer.spec + "?qr=native")
+    _, data = backend.render(sample_ticket())
+    backend.print_ticket(sample_ticket(), "job-1", connect_timeout=0.3)
+    assert wait_until(lambda: printer.jobs() == [data])
+
+
+def test_status_off_sends_only_the_job(printer):
+    backend = open_backend(printer.spec + "?status=off")
+    _, data = backend.render(sample_ticket())
+    backend.print_ticket(sample_ticket(), "job-1")
+    assert wait_until(lambda: bytes(printer.received) == data)
+
+
+def test_refused_connection_is_retryable_and_quick(printer):
+    printer.up = False
+    backend = open_backend(printer.spec)
+    started = time.monotonic()
+    with pytest.raises(PrintError) as err:
+        backend.print_ticket(sample_ticket(), "job-1", connect_timeout=0.3)
+    assert err.value.retryable
+    assert time.monotonic() - started < 1.0
+    assert backend.status(connect_timeout=0.3).reachable is False
+
+
+def test_unroutable_printer_times_out_within_the_connect_timeout():
+    # A listening socket whose backlog is full never completes the handshake.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    backend = open_backend(f"tcp://127.0.0.1:{port}?timeout=0.3")
+    started = time.monotonic()
+    with pytest.raises(PrintError) as err:
+        backend.print_ticket(sample_ticket(), "job-1", connect_timeout=0.3)
+    assert time.monotonic() - started < 2.0
+    assert err.value.retryable  # nothing printable was sent
+    for s in fillers + [server]:
+        s.close()
+
+
+def test_paper_out_is_reported_before_anything_is_sent(printer):
+    printer.status = PAPER_OUT
+    backend = open_backend(printer.spec)
+    with pytest.raises(PrintError) as err:
+        backend.print_ticket(sample_ticket(), "job-1")
+    assert err.value.retryable and err.value.status.paper_out
+    assert "hết giấy" in err.value.message
+    time.sleep(0.1)
+    assert bytes(printer.received) == STATUS_QUERY  # only the question, no ticket
+    status = backend.status()
+    assert status.paper_out and not status.ready and status.problem_vi() == "Máy in hết giấy"
+
+
+def test_status_of_a_ready_printer(printer):
+    status = open_backend(printer.spec).status()
+    assert status.answered and status.online and status.ready and status.problem_vi() is None
+
+
+def test_a_printer_that_drops_the_connection_mid_job_is_not_retried_blindly(printer):
+    printer.drop_after = len(STATUS_QUERY) + 5000
+    backend = open_backend(printer.spec)
+    with pytest.raises(PrintError) as err:
+        backend.print_ticket(sample_ticket(), "job-1")
+    assert not err.value.retryable  # part of the ticket may be on paper
+    assert printer.jobs() == []
+
+
+def test_a_printer_that_hangs_up_before_the_job_is_retryable(printer):
+    printer.drop_after = 1  # takes the first byte of the status question, then hangs up
+    backend = open_backend(printer.spec)
+    with pytest.raises(PrintError) as err:
+        backend.print_ticket(sample_ticket(), "job-1")
+    assert err.value.retryable
+
+
+def test_file_backend_appends_each_job(tmp_path):
+    path = tmp_path / "lp0"
+    backend = open_backend(f"file:{path}")
+    _, data = backend.render(sample_ticket())
+    backend.print_ticket(sample_ticket(), "a")
+    backend.print_ticket(sample_ticket(), "b")
+    assert path.read_bytes() == data + data
+
+
+def test_file_backend_on_a_missing_folder_is_retryable(tmp_path):
+    with pytest.raises(PrintError) as err:
+        open_backend(f"file:{tmp_path}/no/such/lp0").print_ticket(sample_ticket(), "a")
+    assert err.value.retryable
+
+
+def test_preview_backend_writes_the_picture(tmp_path):
+    from PIL import Image
+
+    backend = open_backend("preview?width=58", preview_folder=tmp_path)
+    picture, _ = backend.render(sample_ticket())
+    backend.print_ticket(sample_ticket(), "job-7")
+    assert same_pixels(Image.open(tmp_path / "job-7.png"), picture.full())
+
+
+def test_dummy_backend_keeps_the_bytes():
+    backend = open_backend("dummy")
+    backend.print_ticket(sample_ticket(), "job-1")
+    assert backend.jobs[0][0] == "job-1" and backend.jobs[0][1].startswith(b"\x1b@")
+
+
+def test_serial_printer_on_a_pseudo_terminal():
+    master, slave = os.openpty()
+    got = bytearray()
+
+    def drain():  # the "printer" end of the line, read while the job is written
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            got.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        backend = open_backend(f"serial:{os.ttyname(slave)}?status=off&baud=115200")
+        _, data = backend.render(sample_ticket())
+        backend.print_ticket(sample_ticket(), "job-1")
+        assert wait_until(lambda: len(got) >= len(data))
+        assert bytes(got) == data
+        assert parse_escpos(bytes(got))[-1].name == "cut"
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_a_missing_usb_printer_is_a_clear_retryable_error():
+    backend = open_backend("usb:04b8:0e15")
+    with pytest.raises(PrintError) as err:
+        backend.print_ticket(sample_ticket(), "job-1")
+    assert err.value.retryable and "USB" in err.value.message
+    assert backend.status().reachable is False
