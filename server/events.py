@@ -7,6 +7,7 @@ after a restart or a network cut is whole again.
 """
 from __future__ import annotations
 
+import logging
 import threading
 
 from flask import request
@@ -14,6 +15,7 @@ from flask import request
 from .auth import DEVICE_COOKIE, device_counter_number, device_from_token
 from .engine import Change, QueueEngine, QueueError
 
+log = logging.getLogger(__name__)
 QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated
 
 
@@ -32,7 +34,11 @@ def register(socketio, engine: QueueEngine, storage) -> None:
         socketio.sleep(QUEUE_COALESCE_S)
         with lock:
             pending["scheduled"] = False
-        fields = engine.field_summaries()
+        try:
+            fields = engine.field_summaries()
+        except Exception:  # a database hiccup must not kill the emitter; the next change retries
+            log.warning("queue_updated skipped", exc_info=True)
+            return
         socketio.emit("queue_updated", {"fields": [
             {"code": f["code"], "waiting": f["waiting"], "estimated_wait_s": f["estimated_wait_s"]} for f in fields]})
 
