@@ -57,13 +57,16 @@ def _pg_schema_url() -> str:
     schema = "t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+    return f"{PG_URL}?application_name={schema}&options=-csearch_path%3D{schema}", schema
 
 
 def _drop_schema(schema: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        # A background emitter of the test's app may still hold a connection: end it first.
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                     (schema,))
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
