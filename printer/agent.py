@@ -79,6 +79,7 @@ class PrinterAgent:
         self.journal = Journal(state_dir / "jobs.journal")
         self._lock = threading.Lock()  # one job at a time, in order
         self._stop = threading.Event()
+        self._unsent_acks: list[dict] = []
         self.connected = threading.Event()
         self.sio = socketio.Client(reconnection=True, reconnection_attempts=0,
                                    reconnection_delay=1, reconnection_delay_max=10)
@@ -89,6 +90,9 @@ class PrinterAgent:
     def _on_connect(self):
         log.info("connected to %s", self.server_url)
         self.connected.set()
+        unsent, self._unsent_acks = self._unsent_acks, []
+        for ack in unsent:
+            self._send_ack(ack)
 
     def _on_disconnect(self, *_reason):
         log.warning("disconnected from %s; reconnecting", self.server_url)
@@ -97,10 +101,16 @@ class PrinterAgent:
     def _on_job(self, data):
         ack = self.handle(data)
         if ack is not None:
-            try:
-                self.sio.emit("print_ack", ack, namespace=NAMESPACE)
-            except Exception:  # disconnected: the server re-sends on reconnect and we ack from the journal
-                log.warning("could not acknowledge %s yet", ack.get("job_id"))
+            self._send_ack(ack)
+
+    def _send_ack(self, ack: dict) -> None:
+        try:
+            self.sio.emit("print_ack", ack, namespace=NAMESPACE)
+        except Exception:
+            # Not connected (yet): sent again on connect; and the server re-sends the
+            # job on reconnect anyway, which the journal answers without printing.
+            log.warning("could not acknowledge %s yet", ack.get("job_id"))
+            self._unsent_acks.append(ack)
 
     def handle(self, data) -> dict | None:
         """Print one job unless the journal says it was already tried; returns the acknowledgement."""

@@ -460,8 +460,16 @@ def register_printer_namespace(socketio, service: PrintService, device_lookup=No
         if device is None or device.kind != "kiosk":
             return False  # refuse: not a paired kiosk
         join_room(agent_room(device.id))
-        for payload in service.agent_connected(request.sid, device.id):
-            socketio.emit("print_job", payload, to=request.sid, namespace=NAMESPACE)
+        sid = request.sid
+        payloads = service.agent_connected(sid, device.id)
+
+        def send_backlog():
+            socketio.sleep(0.05)  # after the handshake, so the agent can acknowledge at once
+            for payload in payloads:
+                socketio.emit("print_job", payload, to=sid, namespace=NAMESPACE)
+
+        if payloads:
+            socketio.start_background_task(send_backlog)
         return True
 
     def on_disconnect(*_reason):

@@ -125,6 +125,7 @@ class FakeNetworkPrinter:
 
     def __post_init__(self):
         self._lock = threading.Lock()
+        self.per_connection: list[bytearray] = []
         self._server = None
         self._stopping = False
         self.up = True
@@ -156,8 +157,9 @@ class FakeNetworkPrinter:
         return f"tcp://127.0.0.1:{self.port}"
 
     def jobs(self) -> list[bytes]:
+        """Whole jobs received, connection by connection (a half-received picture ends with its connection)."""
         with self._lock:
-            return complete_jobs(bytes(self.received))
+            return [job for conn in self.per_connection for job in complete_jobs(bytes(conn))]
 
     def _accept(self, server):
         while True:
@@ -170,6 +172,8 @@ class FakeNetworkPrinter:
 
     def _serve(self, conn):
         mine = bytearray()  # this connection's bytes, parsed as a whole so picture data stays data
+        with self._lock:
+            self.per_connection.append(mine)
         answered = 0
         with conn:
             while True:
@@ -182,11 +186,12 @@ class FakeNetworkPrinter:
                 if self.drop_after is not None and len(mine) + len(chunk) >= self.drop_after:
                     with self._lock:
                         self.received += chunk[:self.drop_after - len(mine)]
+                        mine += chunk[:self.drop_after - len(mine)]
                     # Linger 0: closing sends a reset, like a printer switched off mid-job.
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return
-                mine += chunk
                 with self._lock:
+                    mine += chunk
                     self.received += chunk
                 if self.status is None:
                     continue  # a printer that never answers status queries
