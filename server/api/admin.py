@@ -1,0 +1,238 @@
+"""The admin's JSON API under /api/admin: validate the request's shape, call the admin service, answer.
+
+The rules themselves (uniqueness, what may be disabled or deleted, pairing,
+revoking) live in server/admin_service.py.
+"""
+from __future__ import annotations
+
+import io
+
+from flask import Response, jsonify, request
+
+from ..admin_service import AdminService
+from ..auth import current_user, require_role
+from . import bp
+from .errors import api_error, json_body
+from .util import engine, public_base_url, services
+
+require_admin = require_role("admin")
+QR_MAX = 500
+
+
+def _service() -> AdminService:
+    found = services()
+    if not hasattr(found, "_admin_service"):
+        found._admin_service = AdminService(found.storage, found.engine)
+    return found._admin_service
+
+
+def _me() -> int:
+    return current_user().id
+
+
+# ----- office ---------------------------------------------------------------
+@bp.get("/admin/office")
+@require_admin
+def admin_office():
+    return jsonify(_service().office())
+
+
+@bp.patch("/admin/office")
+@require_admin
+def admin_update_office():
+    return jsonify(_service().update_office(json_body(), _me()))
+
+
+# ----- fields ---------------------------------------------------------------
+@bp.get("/admin/fields")
+@require_admin
+def admin_list_fields():
+    return jsonify(fields=_service().fields())
+
+
+@bp.post("/admin/fields")
+@require_admin
+def admin_add_field():
+    return jsonify(_service().add_field(json_body(), _me())), 201
+
+
+@bp.patch("/admin/fields/<code>")
+@require_admin
+def admin_update_field(code: str):
+    return jsonify(_service().update_field(code, json_body(), _me()))
+
+
+@bp.post("/admin/fields/<code>/disable")
+@require_admin
+def admin_disable_field(code: str):
+    return jsonify(_service().update_field(code, {"active": False}, _me()))
+
+
+@bp.post("/admin/fields/<code>/enable")
+@require_admin
+def admin_enable_field(code: str):
+    return jsonify(_service().update_field(code, {"active": True}, _me()))
+
+
+@bp.delete("/admin/fields/<code>")
+@require_admin
+def admin_delete_field(code: str):
+    _service().delete_field(code, _me())
+    return jsonify(status="deleted")
+
+
+@bp.put("/admin/fields/order")
+@require_admin
+def admin_reorder_fields():
+    return jsonify(fields=_service().reorder_fields(json_body().get("codes"), _me()))
+
+
+# ----- counters ---------------------------------------------------------------
+@bp.get("/admin/counters")
+@require_admin
+def admin_list_counters():
+    return jsonify(counters=_service().counters())
+
+
+@bp.post("/admin/counters")
+@require_admin
+def admin_add_counter():
+    return jsonify(_service().add_counter(json_body(), _me())), 201
+
+
+@bp.patch("/admin/counters/<int:number>")
+@require_admin
+def admin_update_counter(number: int):
+    return jsonify(_service().update_counter(number, json_body(), _me()))
+
+
+@bp.post("/admin/counters/<int:number>/disable")
+@require_admin
+def admin_disable_counter(number: int):
+    return jsonify(_service().update_counter(number, {"active": False}, _me()))
+
+
+@bp.post("/admin/counters/<int:number>/enable")
+@require_admin
+def admin_enable_counter(number: int):
+    return jsonify(_service().update_counter(number, {"active": True}, _me()))
+
+
+# ----- users ------------------------------------------------------------------
+@bp.get("/admin/users")
+@require_admin
+def admin_list_users():
+    return jsonify(users=_service().users())
+
+
+@bp.post("/admin/users")
+@require_admin
+def admin_add_user():
+    return jsonify(_service().add_user(json_body(), _me())), 201
+
+
+@bp.patch("/admin/users/<int:user_id>")
+@require_admin
+def admin_update_user(user_id: int):
+    return jsonify(_service().update_user(user_id, json_body(), _me()))
+
+
+@bp.post("/admin/users/<int:user_id>/disable")
+@require_admin
+def admin_disable_user(user_id: int):
+    return jsonify(_service().update_user(user_id, {"active": False}, _me()))
+
+
+@bp.post("/admin/users/<int:user_id>/enable")
+@require_admin
+def admin_enable_user(user_id: int):
+    return jsonify(_service().update_user(user_id, {"active": True}, _me()))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@require_admin
+def admin_reset_password(user_id: int):
+    _service().reset_password(user_id, json_body().get("password"), _me())
+    return jsonify(status="ok")
+
+
+# ----- devices ----------------------------------------------------------------
+@bp.get("/admin/devices")
+@require_admin
+def admin_list_devices():
+    return jsonify(devices=_service().devices())
+
+
+@bp.post("/admin/devices")
+@require_admin
+def admin_pair_device():
+    """A pairing code, the link that pairs a device when opened on it, and the link's QR picture."""
+    result = _service().pair_device(json_body(), public_base_url(), _me())
+    result["qr_url"] = "/api/admin/qr.svg?" + _query(text=result["url"])
+    return jsonify(result), 201
+
+
+@bp.post("/admin/devices/<int:device_id>/revoke")
+@require_admin
+def admin_revoke_device(device_id: int):
+    return jsonify(_service().revoke_device(device_id, _me()))
+
+
+@bp.get("/admin/qr.svg")
+@require_admin
+def admin_qr_svg():
+    """The QR of a pairing link, as SVG (admin only: the link holds a pairing code)."""
+    import qrcode
+    import qrcode.image.svg
+
+    text = request.args.get("text", "")
+    if not text or len(text) > QR_MAX:
+        raise api_error(422, "invalid_text", f"Cần nội dung QR dài 1–{QR_MAX} ký tự.")
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    out = io.BytesIO()
+    image.save(out)
+    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def _query(**params) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)
+
+
+# ----- announcements ------------------------------------------------------------
+@bp.get("/admin/announcements")
+@require_admin
+def admin_list_announcements():
+    return jsonify(announcements=_service().announcements())
+
+
+@bp.post("/admin/announcements")
+@require_admin
+def admin_add_announcement():
+    return jsonify(_service().add_announcement(json_body(), _me())), 201
+
+
+@bp.patch("/admin/announcements/<int:announcement_id>")
+@require_admin
+def admin_update_announcement(announcement_id: int):
+    return jsonify(_service().update_announcement(announcement_id, json_body(), _me()))
+
+
+@bp.put("/admin/announcements/order")
+@require_admin
+def admin_reorder_announcements():
+    return jsonify(announcements=_service().reorder_announcements(json_body().get("ids"), _me()))
+
+
+# ----- today at a glance (the dashboard) ------------------------------------------
+@bp.get("/admin/overview")
+@require_admin
+def admin_overview():
+    """Today's counters and queues, and print jobs that need a person."""
+    state = engine().state()
+    failed = []
+    if services().printing is not None:
+        failed = services().printing.jobs(status="failed")
+    return jsonify(counters=state["counters"], fields=state["fields"], print_failures=failed,
+                   printing=services().printing is not None)
