@@ -63,6 +63,10 @@ def _async_mode_from_env() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run" and _async_mode_from_env() == "eventlet":
+        import warnings
+
+        # We know (docs/deployment.md): ASYNC_MODE=threading is the way off eventlet.
+        warnings.filterwarnings("ignore", message=".*[Ee]ventlet is deprecated.*")
         import eventlet
 
         eventlet.monkey_patch()

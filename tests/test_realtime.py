@@ -1,0 +1,157 @@
+"""Realtime with real Socket.IO clients against a live server, in both async modes."""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+
+pytestmark = pytest.mark.slow
+
+
+class Board:
+    """A Socket.IO client that records every event it receives."""
+
+    EVENTS = ("state", "ticket_called", "queue_updated", "counter_updated", "rate_request", "rate_cancel",
+              "ticket_updated")
+
+    def __init__(self, url: str, auth: dict | None = None):
+        self.events: "queue.Queue[tuple[str, dict]]" = queue.Queue()
+        self.client = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+        for name in self.EVENTS:
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+
+    def _recorder(self, name):
+        return lambda data=None: self.events.put((name, data))
+
+    def wait_for(self, name: str, timeout: float = 5.0, where=lambda data: True) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {name} event within {timeout}s")
+            try:
+                event, data = self.events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if event == name and where(data):
+                return data
+
+    def received(self, name: str, within: float = 0.5) -> bool:
+        try:
+            self.wait_for(name, within)
+            return True
+        except AssertionError:
+            return False
+
+    def close(self):
+        self.client.disconnect()
+
+
+@pytest.fixture
+def boards():
+    made = []
+
+    def make(url, auth=None):
+        board = Board(url, auth)
+        made.append(board)
+        return board
+
+    yield make
+    # A websocket close against the threading server takes ~3 s; close them all at once.
+    closers = [threading.Thread(target=board.close) for board in made]
+    for closer in closers:
+        closer.start()
+    for closer in closers:
+        closer.join(10)
+
+
+def test_board_gets_state_on_connect_and_every_call(live_server_any_mode, boards):
+    server = live_server_any_mode
+    clerk = server.clerk_headers()
+    ticket = server.issue("ho-tich", priority="elderly")
+    watchers = [boards(server.url) for _ in range(5)]
+    for board in watchers:
+        state = board.wait_for("state")
+        assert {f["code"]: f["waiting"] for f in state["fields"]}["ho-tich"] == 1
+    r = requests.post(server.url + "/api/counters/1/call-next", headers=clerk)
+    assert r.status_code == 200
+    for board in watchers:
+        call = board.wait_for("ticket_called")
+        assert call["ticket"] == {"code": "A001", "field": "ho-tich", "priority": "elderly"}
+        assert call["counter"] == 1 and call["recall"] is False and call["at"].endswith("+07:00")
+    requests.post(server.url + "/api/counters/1/recall", headers=clerk)
+    assert watchers[0].wait_for("ticket_called")["recall"] is True
+
+
+def test_issuing_updates_waiting_counts(live_server_any_mode, boards):
+    server = live_server_any_mode
+    board = boards(server.url)
+    board.wait_for("state")
+    server.issue("chung-thuc")
+    update = board.wait_for("queue_updated")
+    waiting = {f["code"]: f for f in update["fields"]}
+    assert waiting["chung-thuc"]["waiting"] == 1 and "estimated_wait_s" in waiting["chung-thuc"]
+
+
+def _paired_token(server, kind, counter=None):
+    code = server.pairing_code(kind, counter)
+    r = requests.post(server.url + "/api/devices/pair", json={"code": code})
+    assert r.status_code == 200
+    return r.json()["token"]
+
+
+def test_only_the_paired_tablet_of_the_counter_is_asked_for_a_rating(live_server_any_mode, boards):
+    server = live_server_any_mode
+    clerk = server.clerk_headers()
+    tablet1 = boards(server.url, auth={"device_token": _paired_token(server, "tablet", 1)})
+    tablet2 = boards(server.url, auth={"device_token": _paired_token(server, "tablet", 2)})
+    board = boards(server.url)
+    for client in (tablet1, tablet2, board):
+        client.wait_for("state")
+    ticket = server.issue("ho-tich")
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk)
+    requests.post(server.url + "/api/counters/1/finish", headers=clerk)
+    request = tablet1.wait_for("rate_request")
+    assert request == {"token": ticket["token"], "ticket": {"code": ticket["code"]}}
+    assert not tablet2.received("rate_request")
+    assert not board.received("rate_request")
+    r = requests.post(server.url + "/api/ratings", json={"token": ticket["token"], "score": 3})
+    assert r.status_code == 201
+    assert tablet1.wait_for("rate_cancel")["token"] == ticket["token"]
+
+
+def test_a_ticket_page_follows_its_ticket(live_server_any_mode, boards):
+    server = live_server_any_mode
+    clerk = server.clerk_headers()
+    first = server.issue("ho-tich")
+    mine = server.issue("ho-tich")
+    phone = boards(server.url)
+    phone.wait_for("state")
+    ack = phone.client.call("follow", {"token": mine["token"]}, timeout=5)
+    assert ack["code"] == mine["code"] and ack["ahead"] == 1
+    bad = phone.client.call("follow", {"token": "khong-co"}, timeout=5)
+    assert bad["error"]["code"] == "ticket_not_found"
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk)  # calls the first
+    requests.post(server.url + "/api/counters/2/call-next", headers=clerk)  # calls mine
+    update = phone.wait_for("ticket_updated", where=lambda t: t["status"] == "called")
+    assert update["code"] == mine["code"] and update["counter"] == 2
+    assert first["code"] != mine["code"]
+
+
+def test_boards_reconnect_by_themselves_after_a_restart(live_server_any_mode, boards):
+    server = live_server_any_mode
+    board = boards(server.url)
+    board.wait_for("state")
+    server.stop()
+    server.start()  # same port, same database
+    ticket = server.issue("ho-tich")
+    state = board.wait_for("state", timeout=15)  # resynced on reconnect
+    assert state is not None
+    clerk = server.clerk_headers()
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk)
+    assert board.wait_for("ticket_called", timeout=5)["ticket"]["code"] == ticket["code"]
