@@ -1,9 +1,84 @@
-"""Placeholder for the counter surface; its own blueprint, templates and static files go here."""
-from flask import Blueprint
+"""The clerk's console at /counter: log in, pick a counter, call and serve tickets.
 
-bp = Blueprint("counter", __name__, url_prefix="/counter")
+The page is one template and one JS module; it talks only to the JSON API
+(/api/auth, /api/counters) and follows Socket.IO events to keep the waiting
+list live. Texts the JS shows come from `texts()`, translated by Flask-Babel.
+"""
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+
+bp = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+LANG_COOKIE_DAYS = 365
+
+
+def texts() -> dict:
+    """Everything the console's JS says, in the page's language."""
+    return {
+        "login_failed": _("Tên đăng nhập hoặc mật khẩu không đúng."),
+        "pick_counter": _("Chọn quầy làm việc"),
+        "counter": _("Quầy"),
+        "no_ticket": _("Chưa gọi số nào"),
+        "no_ticket_hint": _("Bấm “Gọi số tiếp theo” (phím Space hoặc N) để mời người tiếp theo."),
+        "called_since": _("Đã gọi"),
+        "call_count": _("Lần gọi"),
+        "priority": _("Ưu tiên"),
+        "waiting": _("Đang chờ"),
+        "nobody_waiting": _("Không có ai đang chờ."),
+        "served_today": _("Đã phục vụ hôm nay"),
+        "no_shows_today": _("Vắng mặt hôm nay"),
+        "call_this": _("Gọi số này"),
+        "issued_at": _("Lấy số lúc"),
+        "pause": _("Tạm dừng"),
+        "resume": _("Tiếp tục"),
+        "paused_banner": _("Quầy đang tạm dừng: bấm Tiếp tục (phím P) để gọi số."),
+        "state_open": _("Đang mở"),
+        "state_paused": _("Tạm dừng"),
+        "state_closed": _("Đóng"),
+        "serving": _("Đang phục vụ"),
+        "done_called": _("Đã gọi số {code}."),
+        "done_recalled": _("Đã gọi lại số {code}."),
+        "done_no_show": _("Số {code} vắng mặt."),
+        "done_finished": _("Đã hoàn thành số {code}."),
+        "done_transferred": _("Đã chuyển số {code} sang lĩnh vực {field}."),
+        "done_paused": _("Quầy đã tạm dừng."),
+        "done_resumed": _("Quầy đã mở lại."),
+        "offline": _("Mất kết nối tới máy chủ, đang kết nối lại…"),
+        "no_counters": _("Chưa có quầy nào. Hãy nhờ quản trị viên thêm quầy."),
+        "serves": _("Phục vụ"),
+        "priorities": {
+            "elderly": _("Người cao tuổi"),
+            "disabled": _("Người khuyết tật"),
+            "pregnant": _("Phụ nữ mang thai hoặc có con nhỏ"),
+            "merit": _("Người có công với cách mạng"),
+        },
+        # The API's messages are Vietnamese; in English the console says these instead.
+        "errors": {} if str(get_locale()) == "vi" else {
+            "queue_empty": _("Không còn ai đang chờ ở các lĩnh vực của quầy này."),
+            "no_current_ticket": _("Quầy chưa gọi số nào."),
+            "counter_paused": _("Quầy đang tạm dừng. Bấm Tiếp tục để gọi số."),
+            "ticket_in_service": _("Quầy đang phục vụ một số. Hãy bấm Hoàn thành hoặc Vắng mặt trước khi tạm dừng."),
+            "ticket_not_found": _("Không tìm thấy số này trong ngày hôm nay."),
+            "ticket_not_callable": _("Số này không gọi được (đã phục vụ, đang ở quầy khác hoặc đã huỷ)."),
+            "bad_credentials": _("Tên đăng nhập hoặc mật khẩu không đúng."),
+            "rate_limited": _("Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút."),
+            "network": _("Mất kết nối tới máy chủ. Vui lòng thử lại."),
+            "same_field": _("Số này đã thuộc lĩnh vực đó."),
+            "not_authenticated": _("Vui lòng đăng nhập."),
+        },
+    }
 
 
 @bp.get("/")
-def page():
-    return "counter", 200
+def console():
+    return render_template("counter/console.html", texts=texts(), lang=str(get_locale()))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """The language switch: remember the choice in the `lang` cookie the app's locale selector reads."""
+    response = redirect(url_for("counter.console"))
+    if code in ("vi", "en"):
+        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax")
+    return response

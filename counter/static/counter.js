@@ -1,0 +1,322 @@
+// The clerk's console: log in, pick a counter, then call and serve tickets by
+// button or keyboard. Every action is one API call; the server's answer and the
+// Socket.IO events (another counter calling, a kiosk issuing) refresh the view.
+import { api, connect, el, setCsrfToken } from "/static/common/api.js";
+
+const T = JSON.parse(document.body.dataset.texts);
+const COUNTER_KEY = "motcua.counter";
+const $ = (id) => document.getElementById(id);
+
+let counterNumber = Number(localStorage.getItem(COUNTER_KEY)) || null;
+let view = null;          // the last GET /api/counters/<n>
+let fieldNames = {};      // code -> name, for the waiting list and transfer
+let busy = false;         // one action at a time: a held key never calls twice
+let socket = null;
+
+// ----- messages ----------------------------------------------------------------
+function say(text, kind = "info") {
+  const box = $("message");
+  box.textContent = text;
+  box.className = `message ${kind}`;
+  box.hidden = !text;
+}
+
+function errorText(err) {
+  return (T.errors && T.errors[err.code]) || err.message;
+}
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
+}
+
+// ----- views -------------------------------------------------------------------
+function show(name) {
+  for (const id of ["login-view", "pick-view", "console-view"]) $(id).hidden = id !== `${name}-view`;
+  const inConsole = name === "console";
+  $("change-counter").hidden = !inConsole;
+  $("logout").hidden = name === "login";
+  $("counter-state").hidden = !inConsole;
+  if (!inConsole) $("counter-title").textContent = name === "pick" ? T.pick_counter : "";
+}
+
+async function start() {
+  try {
+    const me = await api("/api/auth/me");
+    loggedIn(me.user, me.csrf_token);
+  } catch (err) {
+    if (err.status === 401) return showLogin();
+    say(errorText(err), "error");
+  }
+}
+
+function showLogin() {
+  show("login");
+  $("clerk-name").textContent = "";
+  $("login-form").username.focus();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const error = $("login-error");
+  error.hidden = true;
+  try {
+    const result = await api("/api/auth/login", {
+      method: "POST", body: { username: form.username.value, password: form.password.value },
+    });
+    form.password.value = "";
+    loggedIn(result.user, result.csrf_token);
+  } catch (err) {
+    error.textContent = errorText(err);
+    error.hidden = false;
+    form.password.select();
+  }
+});
+
+function loggedIn(user, csrf) {
+  setCsrfToken(csrf);
+  $("clerk-name").textContent = user.name || user.username;
+  if (!socket) socket = connect({
+    connect: () => { if (!$("message").classList.contains("error")) say(""); refresh(); },
+    disconnect: () => say(T.offline, "error"),
+    ticket_called: refreshSoon, counter_updated: refreshSoon, queue_updated: refreshSoon, state: refreshSoon,
+  });
+  if (counterNumber) openCounter(counterNumber);
+  else pickCounter();
+}
+
+$("logout").addEventListener("click", async () => {
+  try { await api("/api/auth/logout", { method: "POST" }); } catch (err) { /* logged out anyway */ }
+  window.location.reload();
+});
+
+async function pickCounter() {
+  show("pick");
+  const list = $("counter-list");
+  list.replaceChildren();
+  try {
+    const { counters } = await api("/api/counters");
+    if (!counters.length) list.append(el("p", {}, T.no_counters));
+    for (const c of counters) {
+      list.append(el("button", { type: "button", class: "counter-choice", onclick: () => openCounter(c.number) },
+        el("strong", {}, c.name || `${T.counter} ${c.number}`),
+        el("span", { class: `state ${c.state}` }, T[`state_${c.state}`] || c.state),
+        el("span", { class: "hint" }, `${T.serves}: ${c.fields.map((f) => f.name).join(", ")}`),
+        c.current ? el("span", { class: "hint" }, `${T.serving}: ${c.current.code}`) : null,
+        el("span", { class: "hint" }, `${T.waiting}: ${c.waiting.length}`)));
+    }
+    list.querySelector("button")?.focus();
+  } catch (err) {
+    handleError(err);
+  }
+}
+
+$("change-counter").addEventListener("click", () => {
+  localStorage.removeItem(COUNTER_KEY);
+  counterNumber = null;
+  view = null;
+  pickCounter();
+});
+
+async function openCounter(number) {
+  counterNumber = number;
+  localStorage.setItem(COUNTER_KEY, String(number));
+  show("console");
+  await refresh();
+}
+
+// ----- the console -----------------------------------------------------------------
+let refreshTimer = null;
+function refreshSoon() {
+  // A burst of events (a kiosk issuing, another counter calling) -> one fetch.
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 80);
+}
+
+async function refresh() {
+  if (!counterNumber || $("console-view").hidden) return;
+  try {
+    render(await api(`/api/counters/${counterNumber}`));
+  } catch (err) {
+    if (err.code === "counter_not_found") {
+      localStorage.removeItem(COUNTER_KEY);
+      counterNumber = null;
+      pickCounter();
+    }
+    handleError(err);
+  }
+}
+
+function render(data) {
+  view = data;
+  fieldNames = Object.fromEntries(data.fields.map((f) => [f.code, f.name]));
+  $("counter-title").textContent = data.name || `${T.counter} ${data.number}`;
+  const state = $("counter-state");
+  state.textContent = T[`state_${data.state}`] || data.state;
+  state.className = `state ${data.state}`;
+  $("paused-banner").hidden = data.state !== "paused";
+  $("paused-banner").textContent = T.paused_banner;
+  $("pause-label").textContent = data.state === "paused" ? T.resume : T.pause;
+  document.title = `${data.name} — motcua`;
+
+  const current = data.current;
+  $("current").classList.toggle("empty", !current);
+  $("current-code").textContent = current ? current.code : T.no_ticket;
+  $("current-field").textContent = current ? current.field_name : T.no_ticket_hint;
+  // call_count is shown when the server sends it
+  const calls = current && current.call_count;
+  $("current-calls").textContent = calls ? String(calls) : "";
+  $("current-calls").parentElement.hidden = !calls;
+  const priority = $("current-priority");
+  priority.hidden = !(current && current.priority);
+  priority.textContent = current && current.priority ? `${T.priority}: ${T.priorities[current.priority]}` : "";
+  for (const action of ["recall", "no-show", "finish", "transfer"]) {
+    document.querySelector(`[data-action="${action}"]`).disabled = !current;
+  }
+  tick();
+
+  $("served-today").textContent = String(data.served_today);
+  $("waiting-count").textContent = String(data.waiting.length);
+  $("waiting-fields").textContent = `${T.serves}: ${data.fields.map((f) => `${f.name} (${f.prefix})`).join(", ")}`;
+  const list = $("waiting-list");
+  list.replaceChildren(...data.waiting.map((t) => el("li", { class: t.priority ? "priority" : "" },
+    el("span", { class: "code" }, t.code),
+    el("span", { class: "field" }, fieldNames[t.field] || t.field,
+      t.priority ? el("span", { class: "badge priority" }, T.priorities[t.priority]) : null),
+    el("span", { class: "time", title: T.issued_at }, clock(t.issued_at)),
+    el("button", { type: "button", class: "small", onclick: () => act("call", { code: t.code }).catch(() => {}) }, T.call_this))));
+  if (!data.waiting.length) list.append(el("li", { class: "empty" }, T.nobody_waiting));
+
+  $("no-show-list").replaceChildren(...data.no_shows_today.map((code) => el("li", {},
+    el("span", { class: "code" }, code),
+    el("button", { type: "button", class: "small", onclick: () => act("call", { code }).catch(() => {}) }, T.call_this))));
+}
+
+function clock(iso) {
+  const d = new Date(iso);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+function tick() {
+  const current = view && view.current;
+  if (!current || !current.called_at) {
+    $("current-timer").textContent = "00:00";
+    return;
+  }
+  const seconds = Math.max(0, Math.floor((Date.now() - new Date(current.called_at).getTime()) / 1000));
+  const minutes = Math.floor(seconds / 60);
+  $("current-timer").textContent = minutes >= 60
+    ? `${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`
+    : `${String(minutes).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+}
+setInterval(tick, 1000);
+
+// ----- actions -----------------------------------------------------------------------
+const DONE = {
+  "call-next": "done_called", call: "done_called", recall: "done_recalled", "no-show": "done_no_show",
+  finish: "done_finished", transfer: "done_transferred", pause: "done_paused", resume: "done_resumed",
+};
+
+async function act(endpoint, body) {
+  if (busy || !counterNumber) return;
+  busy = true;
+  document.body.classList.add("busy");
+  try {
+    const result = await api(`/api/counters/${counterNumber}/${endpoint}`, { method: "POST", body });
+    const code = result.code || (view && view.current && view.current.code) || "";
+    say(fill(T[DONE[endpoint]], { code, field: fieldNames[result.field] || result.field_name || "" }), "ok");
+    await refresh();
+  } catch (err) {
+    handleError(err);
+    refreshSoon();
+    throw err;
+  } finally {
+    busy = false;
+    document.body.classList.remove("busy");
+  }
+}
+
+function handleError(err) {
+  if (err.status === 401) {
+    showLogin();
+    return;
+  }
+  say(errorText(err), "error");
+}
+
+const ACTIONS = {
+  next: () => act("call-next"),
+  recall: () => act("recall"),
+  "no-show": () => act("no-show"),
+  finish: () => act("finish"),
+  pause: () => act(view && view.state === "paused" ? "resume" : "pause"),
+  transfer: openTransfer,
+  call: openCall,
+};
+
+for (const button of document.querySelectorAll("[data-action]")) {
+  button.addEventListener("click", () => {
+    button.blur(); // so a later Space goes to the shortcut, not to this button again
+    ACTIONS[button.dataset.action]().catch(() => {});
+  });
+}
+
+const KEYS = { " ": "next", n: "next", r: "recall", v: "no-show", h: "finish", t: "transfer", p: "pause", g: "call" };
+
+document.addEventListener("keydown", (event) => {
+  if ($("console-view").hidden || event.ctrlKey || event.altKey || event.metaKey) return;
+  if (document.querySelector("dialog[open]") || event.target.closest("input, textarea, select")) return;
+  const action = KEYS[event.key.toLowerCase()];
+  if (!action) return;
+  event.preventDefault(); // Space must not also press a focused button or scroll
+  if (event.repeat) return;
+  const button = document.querySelector(`[data-action="${action}"]`);
+  if (!button.disabled) ACTIONS[action]().catch(() => {});
+});
+
+// ----- transfer and call-by-number dialogs ---------------------------------------------
+async function openTransfer() {
+  if (!view || !view.current) return;
+  const dialog = $("transfer-dialog");
+  const box = $("transfer-fields");
+  box.replaceChildren();
+  try {
+    const { fields } = await api("/api/fields");
+    for (const f of fields.filter((f) => f.code !== view.current.field)) {
+      box.append(el("button", { type: "button", class: "choice", onclick: async () => {
+        dialog.close();
+        await act("transfer", { field: f.code }).catch(() => {});
+      } }, `${f.prefix} · ${f.name}`));
+    }
+    dialog.showModal();
+    box.querySelector("button")?.focus();
+  } catch (err) {
+    handleError(err);
+  }
+}
+
+async function openCall() {
+  const dialog = $("call-dialog");
+  $("call-error").hidden = true;
+  $("call-code").value = "";
+  dialog.showModal();
+  $("call-code").focus();
+}
+
+$("call-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const code = $("call-code").value.trim().toUpperCase();
+  if (!code) return;
+  try {
+    await act("call", { code });
+    $("call-dialog").close();
+  } catch (err) {
+    // said inside the dialog, where the clerk is looking
+    $("call-error").textContent = errorText(err);
+    $("call-error").hidden = false;
+    $("call-code").select();
+  }
+});
+$("call-cancel").addEventListener("click", () => $("call-dialog").close());
+
+start();
