@@ -48,6 +48,8 @@ def _postgres_available() -> str | None:
 
 
 _PG_SKIP = _postgres_available()
+if _PG_SKIP and os.environ.get("MOTCUA_REQUIRE_SERVICES"):
+    raise RuntimeError(f"MOTCUA_REQUIRE_SERVICES is set but {_PG_SKIP}")
 
 
 def _pg_schema_url() -> str:

@@ -20,6 +20,8 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("MOTCUA_REQUIRE_SERVICES"):
+            pytest.fail(f"{CHROMIUM} is not installed and MOTCUA_REQUIRE_SERVICES is set")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     return {
         **browser_type_launch_args,
