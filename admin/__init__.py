@@ -1,9 +1,72 @@
-"""Placeholder for the admin surface; its own blueprint, templates and static files go here."""
-from flask import Blueprint
+"""The admin console at /admin: the office, fields, counters, users, devices, announcements and reports.
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+One template with a section per concern; the JS modules talk only to the
+admin JSON API (/api/admin/..., /api/reports/..., /api/print-jobs). Texts the
+JS shows come from `texts()`, translated by Flask-Babel.
+"""
+from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import get_locale, gettext as _
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+LANG_COOKIE_DAYS = 365
+
+
+def texts() -> dict:
+    """Everything the admin's JS says, in the page's language."""
+    return {
+        "save": _("Lưu"), "saved": _("Đã lưu."), "add": _("Thêm"), "edit": _("Sửa"), "cancel": _("Huỷ"),
+        "disable": _("Tạm ngừng"), "enable": _("Mở lại"), "delete": _("Xoá"), "up": _("Lên"), "down": _("Xuống"),
+        "active": _("Đang dùng"), "inactive": _("Đã ngừng"), "yes": _("Có"), "no": _("Không"),
+        "not_admin": _("Tài khoản này không có quyền quản trị."),
+        "confirm_delete_field": _("Xoá hẳn lĩnh vực {name}? (Chỉ xoá được khi chưa có phiếu nào.)"),
+        "confirm_revoke": _("Thu hồi thiết bị {name}? Thiết bị sẽ phải ghép nối lại."),
+        "code": _("Mã"), "prefix": _("Tiền tố"), "name": _("Tên"), "hint": _("Mô tả"),
+        "hours": _("Giờ cấp số"), "hours_hint": _("Ví dụ: 07:00-11:30, 13:00-16:30 (để trống: cả ngày)"),
+        "daily_cap": _("Tối đa mỗi ngày"), "minutes": _("Phút mỗi lượt"), "icon": _("Biểu tượng"),
+        "status": _("Trạng thái"), "actions": _("Thao tác"), "all_day": _("Cả ngày"),
+        "number": _("Số quầy"), "fields": _("Lĩnh vực phục vụ (theo thứ tự ưu tiên)"), "state": _("Tình trạng"),
+        "serving": _("Đang phục vụ"), "waiting": _("Đang chờ"),
+        "username": _("Tên đăng nhập"), "full_name": _("Họ tên"), "role": _("Vai trò"),
+        "role_clerk": _("Cán bộ"), "role_admin": _("Quản trị"), "password": _("Mật khẩu (ít nhất 10 ký tự)"),
+        "reset_password": _("Đặt lại mật khẩu"), "new_password": _("Mật khẩu mới cho {name}"),
+        "password_changed": _("Đã đổi mật khẩu của {name}."),
+        "kind": _("Loại"), "kind_kiosk": _("Máy lấy số"), "kind_display": _("Màn hình gọi số"),
+        "kind_tablet": _("Máy đánh giá"), "counter": _("Quầy"), "paired": _("Đã ghép nối"),
+        "last_seen": _("Lần cuối hoạt động"), "pair": _("Tạo mã ghép nối"), "revoke": _("Thu hồi"),
+        "device_status": {"waiting": _("Chờ ghép nối"), "paired": _("Đã ghép nối"), "expired": _("Mã hết hạn"),
+                          "revoked": _("Đã thu hồi")},
+        "pairing_code": _("Mã ghép nối"), "pairing_url": _("Mở địa chỉ này trên thiết bị, hoặc quét mã QR:"),
+        "pairing_once": _("Mã dùng một lần, hết hạn sau 24 giờ; chỉ hiện lúc này."),
+        "text": _("Nội dung"), "announcement_hint": _("Chữ chạy trên màn hình gọi số"),
+        "state_open": _("Đang mở"), "state_paused": _("Tạm dừng"), "state_closed": _("Đóng"),
+        "print_failures": _("Phiếu in lỗi"), "no_print_failures": _("Không có phiếu in lỗi."),
+        "reprint": _("In lại"), "reprinted": _("Đã gửi lệnh in lại số {code}."), "printing_off": _("Máy chủ không bật in phiếu."),
+        "ticket": _("Số"), "error": _("Lỗi"), "attempts": _("Số lần thử"),
+        "issued": _("Phiếu đã cấp"), "served": _("Đã phục vụ"), "no_show": _("Vắng mặt"),
+        "wait_mean": _("Chờ trung bình"), "wait_p90": _("Chờ p90"), "service_mean": _("Phục vụ trung bình"),
+        "ratings": _("Lượt đánh giá"), "satisfied": _("Hài lòng"),
+        "chart_hours": _("Số phiếu theo giờ"), "chart_wait": _("Thời gian chờ theo lĩnh vực (phút, trung bình)"),
+        "chart_no_show": _("Vắng mặt theo lĩnh vực"), "chart_counter": _("Mức hài lòng theo quầy"),
+        "chart_clerk": _("Mức hài lòng theo cán bộ"), "no_data": _("Chưa có dữ liệu trong khoảng thời gian này."),
+        "by_field": _("Theo lĩnh vực"), "by_counter": _("Theo quầy"), "by_clerk": _("Theo cán bộ"),
+        "minutes_short": _("phút"), "hour_short": _("giờ"), "ratings_count": _("{count} lượt"),
+        "rating_scale": _("Thang đánh giá"), "scale_3": _("3 mức"), "scale_5": _("5 mức"),
+        "rating_reasons": _("Lý do không hài lòng (mỗi dòng một lý do)"),
+        "office_name": _("Tên cơ quan"), "office_unit": _("Tên bộ phận"),
+    }
 
 
 @bp.get("/")
-def page():
-    return "admin", 200
+def console():
+    return render_template("admin/admin.html", texts=texts(), lang=str(get_locale()))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """The language switch: remember the choice in the `lang` cookie the app's locale selector reads."""
+    response = redirect(url_for("admin.console"))
+    if code in ("vi", "en"):
+        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax")
+    return response

@@ -1,0 +1,216 @@
+// The admin console's shell: login, the section menu, today's overview, the office,
+// users and devices. Fields, counters and announcements are in catalog.js; reports in reports.js.
+import { api, el, setCsrfToken } from "/static/common/api.js";
+import { renderAnnouncements, renderCounters, renderFields } from "./catalog.js";
+import { initReports, renderReports } from "./reports.js";
+import { $, T, badge, button, change, fill, formDialog, localTime, onChange, quick, say, table } from "./ui.js";
+
+let me = null;
+
+const SECTIONS = {
+  overview: renderOverview, office: renderOffice, fields: renderFields, counters: renderCounters,
+  users: renderUsers, devices: renderDevices, announcements: renderAnnouncements, reports: renderReports,
+};
+
+async function start() {
+  try {
+    const result = await api("/api/auth/me");
+    enter(result.user, result.csrf_token);
+  } catch (err) {
+    if (err.status === 401) return showLogin();
+    say(err.message, "error");
+  }
+}
+
+function showLogin() {
+  $("app").hidden = true;
+  $("login-view").hidden = false;
+  $("logout").hidden = true;
+  $("login-form").username.focus();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  $("login-error").hidden = true;
+  try {
+    const result = await api("/api/auth/login", {
+      method: "POST", body: { username: form.username.value, password: form.password.value },
+    });
+    form.password.value = "";
+    enter(result.user, result.csrf_token);
+  } catch (err) {
+    $("login-error").textContent = err.message;
+    $("login-error").hidden = false;
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  try { await api("/api/auth/logout", { method: "POST" }); } catch (err) { /* logged out anyway */ }
+  window.location.reload();
+});
+
+function enter(user, csrf) {
+  setCsrfToken(csrf);
+  me = user;
+  $("admin-name").textContent = user.name || user.username;
+  $("logout").hidden = false;
+  if (user.role !== "admin") {
+    $("login-view").hidden = false;
+    $("login-error").textContent = T.not_admin;
+    $("login-error").hidden = false;
+    return;
+  }
+  $("login-view").hidden = true;
+  $("app").hidden = false;
+  initReports();
+  showSection();
+}
+
+/** The section named in the address (#fields), drawn fresh each time it is opened. */
+async function showSection() {
+  if ($("app").hidden) return;
+  const name = SECTIONS[location.hash.slice(1)] ? location.hash.slice(1) : "overview";
+  for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== name;
+  for (const link of document.querySelectorAll(".sidebar a")) {
+    link.toggleAttribute("aria-current", link.getAttribute("href") === `#${name}`);
+  }
+  try {
+    await SECTIONS[name]();
+  } catch (err) {
+    if (err.status === 401) return showLogin();
+    say(err.message, "error");
+  }
+}
+window.addEventListener("hashchange", showSection);
+onChange(showSection);
+
+// ----- overview ----------------------------------------------------------------------
+async function renderOverview() {
+  const data = await api("/api/admin/overview");
+  const office = await api("/api/admin/office");
+  $("office-title").textContent = office.name;
+  const counters = table([T.counter, T.name, T.state, T.serving],
+    data.counters.map((c) => [String(c.number), c.name, T[`state_${c.state}`] || c.state, c.current ? c.current.code : "—"]));
+  const fields = table([T.name, T.waiting], data.fields.map((f) => [f.name, String(f.waiting)]));
+  let prints;
+  if (!data.printing) prints = el("p", { class: "hint" }, T.printing_off);
+  else {
+    prints = table([T.ticket, T.error, T.attempts, T.actions], data.print_failures.map((job) => [
+      job.ticket_code || "—", job.last_error || "—", String(job.attempts),
+      el("span", { class: "buttons" },
+        button(T.reprint, () => change("/api/print-jobs/reprint", "POST", { code: job.ticket_code },
+          fill(T.reprinted, { code: job.ticket_code })).catch((err) => say(err.message, "error"))),
+        button(T.cancel, quick(`/api/print-jobs/${job.job_id}/cancel`))),
+    ]), { empty: T.no_print_failures });
+  }
+  $("overview-body").replaceChildren(
+    el("div", { class: "columns" },
+      el("div", {}, el("h2", {}, T.counter), counters),
+      el("div", {}, el("h2", {}, T.waiting), fields)),
+    el("h2", { class: data.print_failures.length ? "alert" : "" }, T.print_failures), prints);
+}
+
+// ----- office ------------------------------------------------------------------------
+async function renderOffice() {
+  const office = await api("/api/admin/office");
+  $("office-title").textContent = office.name;
+  $("office-body").replaceChildren(
+    table([T.office_name, T.office_unit, T.rating_scale, T.rating_reasons], [[
+      office.name, office.unit, office.rating_scale === 5 ? T.scale_5 : T.scale_3,
+      el("ul", {}, office.rating_reasons.map((r) => el("li", {}, r.name))),
+    ]]),
+    button(T.edit, () => formDialog({
+      title: T.edit,
+      inputs: [
+        { name: "name", label: T.office_name, value: office.name, required: true },
+        { name: "unit", label: T.office_unit, value: office.unit },
+        { name: "rating_scale", label: T.rating_scale, type: "select", value: office.rating_scale,
+          options: [[3, T.scale_3], [5, T.scale_5]] },
+        { name: "rating_reasons", label: T.rating_reasons, type: "textarea",
+          value: office.rating_reasons.map((r) => r.name).join("\n") },
+      ],
+      onSubmit: (v) => {
+        const names = v.rating_reasons.split("\n").map((s) => s.trim()).filter(Boolean);
+        const kept = Object.fromEntries(office.rating_reasons.map((r) => [r.name, r.code]));
+        return change("/api/admin/office", "PATCH", {
+          name: v.name, unit: v.unit, rating_scale: Number(v.rating_scale),
+          rating_reasons: names.map((name) => (kept[name] ? { code: kept[name], name } : name)),
+        });
+      },
+    }), "primary"));
+}
+
+// ----- users -------------------------------------------------------------------------
+async function renderUsers() {
+  const { users } = await api("/api/admin/users");
+  const rows = users.map((u) => [
+    u.username, u.name, u.role === "admin" ? T.role_admin : T.role_clerk, badge(u.active),
+    el("span", { class: "buttons" },
+      button(T.reset_password, () => formDialog({
+        title: fill(T.new_password, { name: u.name || u.username }),
+        inputs: [{ name: "password", label: T.password, type: "password", required: true }],
+        onSubmit: (v) => change(`/api/admin/users/${u.id}/password`, "POST", { password: v.password },
+          fill(T.password_changed, { name: u.name || u.username })),
+      })),
+      u.id === me.id ? null
+        : button(u.active ? T.disable : T.enable, quick(`/api/admin/users/${u.id}/${u.active ? "disable" : "enable"}`))),
+  ]);
+  $("users-body").replaceChildren(
+    button(T.add, () => formDialog({
+      title: T.add,
+      inputs: [
+        { name: "username", label: T.username, required: true },
+        { name: "name", label: T.full_name },
+        { name: "role", label: T.role, type: "select", value: "clerk", options: [["clerk", T.role_clerk], ["admin", T.role_admin]] },
+        { name: "password", label: T.password, type: "password", required: true },
+      ],
+      onSubmit: (v) => change("/api/admin/users", "POST", v),
+    }), "primary"),
+    table([T.username, T.full_name, T.role, T.status, T.actions], rows));
+}
+
+// ----- devices -----------------------------------------------------------------------
+async function renderDevices() {
+  const [{ devices }, { counters }] = await Promise.all([api("/api/admin/devices"), api("/api/admin/counters")]);
+  const rows = devices.map((d) => [
+    T[`kind_${d.kind}`] || d.kind, d.name, d.counter ? String(d.counter) : "—",
+    T.device_status[d.status] || d.status, localTime(d.last_seen_at || d.paired_at),
+    d.status === "revoked" ? "" : button(T.revoke, () => {
+      // revoking strands a device in the hall until someone pairs it again: ask first
+      if (window.confirm(fill(T.confirm_revoke, { name: d.name }))) quick(`/api/admin/devices/${d.id}/revoke`)();
+    }),
+  ]);
+  const pairing = el("div", { id: "pairing-result" });
+  $("devices-body").replaceChildren(
+    button(T.pair, () => formDialog({
+      title: T.pair,
+      inputs: [
+        { name: "kind", label: T.kind, type: "select", value: "kiosk",
+          options: [["kiosk", T.kind_kiosk], ["display", T.kind_display], ["tablet", T.kind_tablet]] },
+        { name: "counter", label: `${T.counter} (${T.kind_tablet})`, type: "select", value: "",
+          options: [["", "—"], ...counters.map((c) => [c.number, c.name])] },
+        { name: "name", label: T.name },
+      ],
+      submit: T.pair,
+      onSubmit: async (v) => {
+        const result = await change("/api/admin/devices", "POST", {
+          kind: v.kind, name: v.name, counter: v.counter ? Number(v.counter) : null });
+        showPairing(result);
+      },
+    }), "primary"),
+    pairing,
+    table([T.kind, T.name, T.counter, T.status, T.last_seen, T.actions], rows));
+}
+
+function showPairing(result) {
+  $("pairing-result").replaceChildren(el("div", { class: "pairing card" },
+    el("div", {},
+      el("p", {}, T.pairing_code, ": ", el("strong", { class: "pairing-code" }, result.code)),
+      el("p", {}, T.pairing_url),
+      el("p", {}, el("a", { href: result.url, class: "pairing-url" }, result.url)),
+      el("p", { class: "hint" }, T.pairing_once)),
+    el("img", { src: result.qr_url, alt: result.url, class: "qr", width: "220", height: "220" })));
+}
+
+start();

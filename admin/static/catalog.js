@@ -1,0 +1,112 @@
+// What the hall offers: fields (lĩnh vực), counters and the board's announcements.
+import { api, el } from "/static/common/api.js";
+import { $, T, badge, button, change, fill, formDialog, optionalInt, quick, table } from "./ui.js";
+
+// ----- fields --------------------------------------------------------------------------
+function fieldInputs(f = {}) {
+  return [
+    { name: "name", label: T.name, value: f.name, required: true },
+    { name: "prefix", label: T.prefix, value: f.prefix, required: true },
+    { name: "hint", label: T.hint, value: f.hint },
+    { name: "hours", label: T.hours, value: (f.hours || []).join(", "), hint: T.hours_hint },
+    { name: "daily_cap", label: T.daily_cap, type: "number", min: "1", value: f.daily_cap ?? "" },
+    { name: "minutes", label: T.minutes, type: "number", min: "1", value: f.minutes ?? "" },
+    { name: "icon", label: T.icon, value: f.icon ?? "" },
+  ];
+}
+
+function fieldBody(v) {
+  return {
+    name: v.name, prefix: v.prefix.trim().toUpperCase(), hint: v.hint,
+    hours: v.hours.split(/[,;\n]/).map((s) => s.trim()).filter(Boolean),
+    daily_cap: optionalInt(v.daily_cap), minutes: optionalInt(v.minutes), icon: v.icon.trim() || null,
+  };
+}
+
+export async function renderFields() {
+  const { fields } = await api("/api/admin/fields");
+  const codes = fields.map((f) => f.code);
+  const move = (index, step) => {
+    const order = [...codes];
+    const [item] = order.splice(index, 1);
+    order.splice(index + step, 0, item);
+    return quick("/api/admin/fields/order", "PUT", { codes: order });
+  };
+  const rows = fields.map((f, i) => [
+    el("strong", {}, f.prefix), el("span", {}, el("span", { class: "name" }, f.name), el("br"), el("span", { class: "hint" }, f.hint)),
+    f.hours.length ? f.hours.join(", ") : T.all_day, f.daily_cap ? String(f.daily_cap) : "—",
+    f.minutes ? String(f.minutes) : "—", badge(f.active),
+    el("span", { class: "buttons" },
+      button(T.edit, () => formDialog({ title: `${T.edit}: ${f.name}`, inputs: fieldInputs(f),
+        onSubmit: (v) => change(`/api/admin/fields/${f.code}`, "PATCH", fieldBody(v)) })),
+      button(f.active ? T.disable : T.enable, quick(`/api/admin/fields/${f.code}/${f.active ? "disable" : "enable"}`)),
+      i > 0 ? button("↑", move(i, -1), "tiny") : null,
+      i < fields.length - 1 ? button("↓", move(i, 1), "tiny") : null,
+      f.has_tickets ? null : button(T.delete, () => {
+        if (window.confirm(fill(T.confirm_delete_field, { name: f.name }))) quick(`/api/admin/fields/${f.code}`, "DELETE")();
+      }, "small danger"))
+  ]);
+  $("fields-body").replaceChildren(
+    button(T.add, () => formDialog({ title: T.add, inputs: fieldInputs(),
+      onSubmit: (v) => change("/api/admin/fields", "POST", fieldBody(v)) }), "primary"),
+    table([T.prefix, T.name, T.hours, T.daily_cap, T.minutes, T.status, T.actions], rows));
+}
+
+// ----- counters ------------------------------------------------------------------------
+export async function renderCounters() {
+  const [{ counters }, { fields }] = await Promise.all([api("/api/admin/counters"), api("/api/admin/fields")]);
+  const names = Object.fromEntries(fields.map((f) => [f.code, f.name]));
+  const checklist = (served = []) => [
+    ...served.map((code) => ({ value: code, label: names[code] || code, checked: true })),
+    ...fields.filter((f) => !served.includes(f.code)).map((f) => ({ value: f.code, label: f.name, checked: false })),
+  ];
+  const rows = counters.map((c) => [
+    el("strong", {}, String(c.number)), c.name,
+    el("ol", { class: "compact" }, c.fields.map((code) => el("li", {}, names[code] || code))),
+    T[`state_${c.state}`] || c.state, badge(c.active),
+    el("span", { class: "buttons" },
+      button(T.edit, () => formDialog({
+        title: `${T.edit}: ${c.name}`,
+        inputs: [{ name: "name", label: T.name, value: c.name, required: true },
+                 { name: "fields", label: T.fields, type: "checklist", options: checklist(c.fields) }],
+        onSubmit: (v) => change(`/api/admin/counters/${c.number}`, "PATCH", v),
+      })),
+      button(c.active ? T.disable : T.enable, quick(`/api/admin/counters/${c.number}/${c.active ? "disable" : "enable"}`))),
+  ]);
+  const next = Math.max(0, ...counters.map((c) => c.number)) + 1;
+  $("counters-body").replaceChildren(
+    button(T.add, () => formDialog({
+      title: T.add,
+      inputs: [{ name: "number", label: T.number, type: "number", min: "1", value: next, required: true },
+               { name: "name", label: T.name, value: `${T.counter} ${next}`, required: true },
+               { name: "fields", label: T.fields, type: "checklist", options: checklist() }],
+      onSubmit: (v) => change("/api/admin/counters", "POST", { ...v, number: optionalInt(v.number) }),
+    }), "primary"),
+    table([T.number, T.name, T.fields, T.state, T.status, T.actions], rows));
+}
+
+// ----- announcements -------------------------------------------------------------------
+export async function renderAnnouncements() {
+  const { announcements } = await api("/api/admin/announcements");
+  const ids = announcements.map((a) => a.id);
+  const move = (index, step) => {
+    const order = [...ids];
+    const [item] = order.splice(index, 1);
+    order.splice(index + step, 0, item);
+    return quick("/api/admin/announcements/order", "PUT", { ids: order });
+  };
+  const rows = announcements.map((a, i) => [
+    el("span", { class: "announcement-text" }, a.text), badge(a.active),
+    el("span", { class: "buttons" },
+      button(T.edit, () => formDialog({ title: T.edit, inputs: [{ name: "text", label: T.text, type: "textarea", value: a.text }],
+        onSubmit: (v) => change(`/api/admin/announcements/${a.id}`, "PATCH", { text: v.text }) })),
+      button(a.active ? T.disable : T.enable, quick(`/api/admin/announcements/${a.id}`, "PATCH", { active: !a.active })),
+      i > 0 ? button("↑", move(i, -1), "tiny") : null,
+      i < announcements.length - 1 ? button("↓", move(i, 1), "tiny") : null),
+  ]);
+  $("announcements-body").replaceChildren(
+    el("p", { class: "hint" }, T.announcement_hint),
+    button(T.add, () => formDialog({ title: T.add, inputs: [{ name: "text", label: T.text, type: "textarea" }],
+      onSubmit: (v) => change("/api/admin/announcements", "POST", { text: v.text }) }), "primary"),
+    table([T.text, T.status, T.actions], rows));
+}
