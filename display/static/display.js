@@ -4,19 +4,19 @@
 // counters; `?voice=browser` prefers a local Vietnamese speechSynthesis voice,
 // `?voice=off` keeps the board silent.
 import { connect, el, PRIORITY_NAMES } from "/static/common/api.js";
+import { startClock } from "/static/common/clock.js";
 import { Announcer } from "./voice.js";
 
 const RECENT_SHOWN = 8;
-const WEEKDAYS = ["Chủ Nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
 const COUNTER_STATES = { paused: "Tạm dừng", closed: "Đóng" };
 
 const params = new URLSearchParams(window.location.search);
 const onlyCounters = parseCounters(params.get("counters"));
 const $ = (id) => document.getElementById(id);
+const syncClock = startClock($("clock"));
 
 const model = { office: {}, counters: [], recent: [], fields: new Map(), announcements: [] };
-const clock = { skewMs: 0, offsetMin: 7 * 60 };  // server time and the office's UTC offset, from `state.at`
-let lastCallAt = new Map();  // counter -> when its last ticket_called arrived (ms)
+const lastCallAt = new Map();  // counter -> when its last ticket_called arrived (ms)
 
 function parseCounters(text) {
   if (!text) return null;
@@ -114,31 +114,6 @@ function renderTicker() {
   // Same reading speed whatever the length: about 12 characters a second.
   line.style.animationDuration = `${Math.max(15, Math.round((line.textContent.length + 60) / 12))}s`;
 }
-
-// ----- clock: the office's time, from the server -------------------------------
-function syncClock(at) {
-  const serverMs = Date.parse(at);
-  if (Number.isNaN(serverMs)) return;
-  clock.skewMs = serverMs - Date.now();
-  const match = /([+-])(\d\d):?(\d\d)$/.exec(at);
-  if (match) clock.offsetMin = (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
-  tick();
-}
-
-const pad = (n) => String(n).padStart(2, "0");
-
-/** "Thứ Tư, 25/11/2026 08:15" in the office's time zone. */
-export function vietnameseDateTime(ms, offsetMin) {
-  const d = new Date(ms + offsetMin * 60000);  // read with getUTC* = local time of the office
-  return `${WEEKDAYS[d.getUTCDay()]}, ${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} `
-    + `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
-}
-
-function tick() {
-  $("clock").textContent = vietnameseDateTime(Date.now() + clock.skewMs, clock.offsetMin);
-}
-setInterval(tick, 1000);
-tick();
 
 // ----- live events ----------------------------------------------------------------
 function onTicketCalled(call) {

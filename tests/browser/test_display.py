@@ -127,7 +127,7 @@ def test_date_and_time_in_vietnamese(board: Page):
     expect(board.locator("#clock")).to_have_text(
         re.compile(r"^(Thứ (Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ Nhật), \d\d/\d\d/\d{4} \d\d:\d\d$"))
     text = board.evaluate("""async () => {
-        const m = await import('/display/static/display.js');
+        const m = await import('/static/common/clock.js');
         return m.vietnameseDateTime(Date.parse('2026-11-25T01:15:00Z'), 420);
     }""")
     assert text == "Thứ Tư, 25/11/2026 08:15"
