@@ -104,6 +104,8 @@ def _surfaces():
 
 
 def _attach_printing(app: Flask, services: Services) -> None:
+    if services.config.printer == "none":  # no printer at all: the kiosk shows the QR on screen
+        return
     try:
         from .printing import PrintService
     except ImportError:  # the printer package is optional in a minimal install

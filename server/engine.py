@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import statistics
+import time
+from typing import NamedTuple
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,6 +56,41 @@ DEFAULT_RATING_REASONS = [
 COMMENT_MAX = 500
 RECENT_CALLS = 10
 DEFAULT_SERVICE_S = 300
+CACHE_S = 2.0
+
+
+class FieldRules(NamedTuple):
+    id: int
+    code: str
+    name: str
+    prefix: str
+    active: bool
+    spans: list
+    daily_cap: int | None
+    minutes: int | None
+
+
+def _next_number_statement(dialect: str):
+    """INSERT … ON CONFLICT DO UPDATE … RETURNING: one atomic statement hands out the next number."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(DayCounter).values(field_id=bindparam("field_id"), service_day=bindparam("day"),
+                                             last_number=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[DayCounter.field_id, DayCounter.service_day],
+        set_={"last_number": DayCounter.last_number + 1},
+    ).returning(DayCounter.last_number)
+
+
+# The issue path's statements, built once (building them is a good part of a request's cost).
+_NEXT_NUMBER = {"sqlite": _next_number_statement("sqlite"), "postgresql": _next_number_statement("postgresql")}
+_INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+_INSERT_EVENT = insert(Event)
+_COUNT_AHEAD = select(func.count(Ticket.id)).where(
+    Ticket.status == "waiting", Ticket.field_id == bindparam("field_id"), Ticket.service_day == bindparam("day"),
+    Ticket.priority_rank <= bindparam("rank"), Ticket.id != bindparam("ticket_id"))
 
 
 class QueueError(Exception):
@@ -105,6 +142,7 @@ class QueueEngine:
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.listeners: list[Callable[[list[Change]], None]] = []
         self._expired_through: dt.date | None = None
+        self._forget_caches()
 
     # ----- time -----------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -118,6 +156,8 @@ class QueueEngine:
 
     # ----- plumbing -------------------------------------------------------
     def _tell(self, changes: list[Change]) -> None:
+        if any(c.kind in ("ticket_finished", "counter_changed") for c in changes):
+            self._estimate_cache = (0.0, {}, {})  # service times or open counters moved
         for listener in list(self.listeners):
             listener(changes)
 
@@ -142,6 +182,7 @@ class QueueEngine:
 
     def config_changed(self, what: str) -> None:
         """Admin changed fields, counters, announcements or the office: boards and kiosks resync."""
+        self._forget_caches()
         self._tell([Change("config_changed", {"what": what})])
 
     # ----- issue ----------------------------------------------------------
@@ -156,8 +197,7 @@ class QueueEngine:
                 return existing
         try:
             with self.storage.write() as s:
-                ticket, field = self._issue(s, field_code, priority, idempotency_key, device_id)
-                view = self._ticket_view(s, ticket, field)
+                view = self._issue(s, field_code, priority, idempotency_key, device_id)
         except IntegrityError:
             # Two retries with the same key raced; the other one won.
             if idempotency_key:
@@ -182,46 +222,75 @@ class QueueEngine:
             view["replayed"] = True
             return view
 
-    def _issue(self, s: Session, field_code, priority, idempotency_key, device_id):
-        field = s.scalar(select(Field).where(Field.code == field_code))
-        if field is None or not field.active:
+    def _issue(self, s: Session, field_code, priority, idempotency_key, device_id) -> dict:
+        """The hot path: a few Core statements in one short transaction."""
+        rules = self._field_rules().get(field_code)
+        if rules is None or not rules.active:
             raise _not_found("field_not_found", "Không có lĩnh vực này hoặc lĩnh vực đã ngừng nhận hồ sơ.")
         now = self.now()
         local_now = now.astimezone(self.tz)
-        spans = parse_hours(field.hours)
-        if spans and not any(a <= local_now.time() < b for a, b in spans):
-            hours = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in spans)
+        if rules.spans and not any(a <= local_now.time() < b for a, b in rules.spans):
+            hours = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in rules.spans)
             raise _conflict("outside_hours",
-                            f"Lĩnh vực {field.name} chỉ cấp số trong giờ {hours}. Xin mời quay lại trong giờ làm việc.")
+                            f"Lĩnh vực {rules.name} chỉ cấp số trong giờ {hours}. Xin mời quay lại trong giờ làm việc.")
         day = local_now.date()
-        number = self._next_number(s, field.id, day)
-        if field.daily_cap and number > field.daily_cap:
+        number = self._next_number(s, rules.id, day)
+        if rules.daily_cap and number > rules.daily_cap:
             raise _conflict("daily_cap_reached",
-                            f"Lĩnh vực {field.name} đã hết số trong ngày hôm nay ({field.daily_cap} số). "
+                            f"Lĩnh vực {rules.name} đã hết số trong ngày hôm nay ({rules.daily_cap} số). "
                             "Xin mời quay lại vào ngày làm việc tiếp theo.")
-        ticket = Ticket(
-            code=f"{field.prefix}{number:03d}", number=number, service_day=day,
-            issued_field_id=field.id, field_id=field.id, priority=priority,
-            priority_rank=0 if priority else 1, status="waiting",
-            token=secrets.token_urlsafe(18), idempotency_key=idempotency_key,
-            device_id=device_id, issued_at=now, call_count=0,
-        )
-        s.add(ticket)
-        s.flush()
-        self._event(s, "issued", ticket, device_id=device_id, code=ticket.code, priority=priority)
-        return ticket, field
+        rank = 0 if priority else 1
+        code = f"{rules.prefix}{number:03d}"
+        token = secrets.token_urlsafe(18)
+        conn = s.connection()
+        ticket_id = conn.execute(_INSERT_TICKET, {
+            "code": code, "number": number, "service_day": day, "issued_field_id": rules.id,
+            "field_id": rules.id, "priority": priority, "priority_rank": rank, "status": "waiting",
+            "token": token, "idempotency_key": idempotency_key, "device_id": device_id, "issued_at": now,
+            "call_count": 0,
+        }).scalar_one()
+        conn.execute(_INSERT_EVENT, {"at": now, "kind": "issued", "ticket_id": ticket_id, "field_id": rules.id,
+                                     "counter_id": None, "user_id": None, "device_id": device_id,
+                                     "data": {"code": code, "priority": priority}})
+        # Every waiting ticket of this field with the same or a higher priority was issued earlier.
+        ahead = conn.execute(_COUNT_AHEAD, {"field_id": rules.id, "day": day, "rank": rank,
+                                            "ticket_id": ticket_id}).scalar_one()
+        service, counters = self._estimate_inputs(s)
+        per_ticket = service.get(rules.id) or (rules.minutes or 0) * 60 or DEFAULT_SERVICE_S
+        return {
+            "code": code, "number": number, "field": rules.code, "field_name": rules.name, "priority": priority,
+            "status": "waiting", "issued_at": self.local(now), "called_at": None, "finished_at": None,
+            "service_day": day.isoformat(), "ahead": ahead,
+            "estimated_wait_s": int(round(per_ticket * ahead / max(1, counters.get(rules.id, 0)))),
+            "token": token, "counter": None,
+        }
+
+    def _field_rules(self) -> dict[str, "FieldRules"]:
+        """Fields as issuing needs them, cached briefly: admin edits reach every process within seconds."""
+        expires, rules = self._rules_cache
+        if time.monotonic() < expires:
+            return rules
+        with self.storage.read() as s:
+            rules = {f.code: FieldRules(f.id, f.code, f.name, f.prefix, f.active, parse_hours(f.hours),
+                                        f.daily_cap, f.minutes) for f in s.scalars(select(Field))}
+        self._rules_cache = (time.monotonic() + CACHE_S, rules)
+        return rules
+
+    def _estimate_inputs(self, s: Session) -> tuple[dict[int, float], dict[int, int]]:
+        """Recent service times and open counters per field, cached briefly (they change slowly)."""
+        expires, service, counters = self._estimate_cache
+        if time.monotonic() >= expires:
+            service, counters = self._service_seconds(s), self._open_counters(s)
+            self._estimate_cache = (time.monotonic() + CACHE_S, service, counters)
+        return service, counters
+
+    def _forget_caches(self) -> None:
+        self._rules_cache = (0.0, {})
+        self._estimate_cache = (0.0, {}, {})
 
     def _next_number(self, s: Session, field_id: int, day: dt.date) -> int:
-        if s.bind.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(DayCounter).values(field_id=field_id, service_day=day, last_number=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[DayCounter.field_id, DayCounter.service_day],
-            set_={"last_number": DayCounter.last_number + 1},
-        ).returning(DayCounter.last_number)
-        return s.execute(stmt).scalar_one()
+        stmt = _NEXT_NUMBER[s.bind.dialect.name]
+        return s.connection().execute(stmt, {"field_id": field_id, "day": day}).scalar_one()
 
     # ----- counter actions -------------------------------------------------
     def _counter(self, s: Session, number: int, *, lock: bool = False) -> Counter:
@@ -565,9 +634,8 @@ class QueueEngine:
         )
         return dict(rows.all())
 
-    def _estimate(self, s: Session, field: Field, ahead: int, *, service=None, counters=None) -> int:
-        service = self._service_seconds(s, [field.id]) if service is None else service
-        counters = self._open_counters(s) if counters is None else counters
+    def _estimate(self, s: Session, field: Field, ahead: int) -> int:
+        service, counters = self._estimate_inputs(s)
         per_ticket = service.get(field.id) or ((field.minutes or 0) * 60) or DEFAULT_SERVICE_S
         return int(round(per_ticket * ahead / max(1, counters.get(field.id, 0))))
 
@@ -587,8 +655,6 @@ class QueueEngine:
             issued = dict(s.execute(
                 select(DayCounter.field_id, DayCounter.last_number).where(DayCounter.service_day == self.today())
             ).all())
-            service = self._service_seconds(s)
-            counters = self._open_counters(s)
             local_now = self.now().astimezone(self.tz).time()
             out = []
             for f in fields:
@@ -597,7 +663,7 @@ class QueueEngine:
                 out.append({
                     "code": f.code, "name": f.name, "hint": f.hint, "prefix": f.prefix, "icon": f.icon,
                     "waiting": waiting.get(f.id, 0),
-                    "estimated_wait_s": self._estimate(s, f, waiting.get(f.id, 0), service=service, counters=counters),
+                    "estimated_wait_s": self._estimate(s, f, waiting.get(f.id, 0)),
                     "hours": list(f.hours or []), "open_now": open_now,
                     "daily_cap": f.daily_cap, "issued_today": issued.get(f.id, 0),
                     "cap_reached": bool(f.daily_cap and issued.get(f.id, 0) >= f.daily_cap),
