@@ -40,7 +40,7 @@ def texts() -> dict:
         "pairing_code": _("Mã ghép nối"), "pairing_url": _("Mở địa chỉ này trên thiết bị, hoặc quét mã QR:"),
         "pairing_once": _("Mã dùng một lần, hết hạn sau 24 giờ; chỉ hiện lúc này."),
         "text": _("Nội dung"), "announcement_hint": _("Chữ chạy trên màn hình gọi số"),
-        "state_open": _("Đang mở"), "state_paused": _("Tạm dừng"), "state_closed": _("Đóng"),
+        "state_open": _("Đang mở"), "state_paused": _("Đang tạm dừng"), "state_closed": _("Đóng"),
         "print_failures": _("Phiếu in lỗi"), "no_print_failures": _("Không có phiếu in lỗi."),
         "reprint": _("In lại"), "reprinted": _("Đã gửi lệnh in lại số {code}."), "printing_off": _("Máy chủ không bật in phiếu."),
         "ticket": _("Số"), "error": _("Lỗi"), "attempts": _("Số lần thử"),

@@ -34,7 +34,7 @@ def texts() -> dict:
         "resume": _("Tiếp tục"),
         "paused_banner": _("Quầy đang tạm dừng: bấm Tiếp tục (phím P) để gọi số."),
         "state_open": _("Đang mở"),
-        "state_paused": _("Tạm dừng"),
+        "state_paused": _("Đang tạm dừng"),
         "state_closed": _("Đóng"),
         "serving": _("Đang phục vụ"),
         "done_called": _("Đã gọi số {code}."),

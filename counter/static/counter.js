@@ -221,19 +221,21 @@ async function act(endpoint, body) {
   if (busy || !counterNumber) return;
   busy = true;
   document.body.classList.add("busy");
+  let result;
   try {
-    const result = await api(`/api/counters/${counterNumber}/${endpoint}`, { method: "POST", body });
-    const code = result.code || (view && view.current && view.current.code) || "";
-    say(fill(T[DONE[endpoint]], { code, field: fieldNames[result.field] || result.field_name || "" }), "ok");
-    await refresh();
+    result = await api(`/api/counters/${counterNumber}/${endpoint}`, { method: "POST", body });
   } catch (err) {
     handleError(err);
     refreshSoon();
     throw err;
   } finally {
+    // free as soon as the server has answered: the next key press must not wait for the redraw
     busy = false;
     document.body.classList.remove("busy");
   }
+  const code = result.code || (view && view.current && view.current.code) || "";
+  say(fill(T[DONE[endpoint]], { code, field: fieldNames[result.field] || result.field_name || "" }), "ok");
+  await refresh();
 }
 
 function handleError(err) {

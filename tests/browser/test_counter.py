@@ -112,7 +112,7 @@ def test_clerk_works_with_the_keyboard_alone(page: Page, live_server, clerk_logi
     page.keyboard.press("h")
     expect(page.locator("#served-today")).to_have_text("2")
     page.keyboard.press("p")
-    expect(page.locator("#counter-state")).to_have_text("Tạm dừng")
+    expect(page.locator("#counter-state")).to_have_text("Đang tạm dừng")
     expect(page.locator("#paused-banner")).to_be_visible()
     page.keyboard.press("n")
     expect(page.locator("#message")).to_contain_text("đang tạm dừng")
