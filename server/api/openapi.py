@@ -48,7 +48,7 @@ def ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-COUNTER_N = {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}}
+COUNTER_N = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
 TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
 PERIOD = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
           {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}]
@@ -91,22 +91,22 @@ CORE_PATHS = {
                                responses={**_ok({"type": "object"}), **_errors(401)})},
     "/api/counters": {"get": op("Every counter as its console sees it", tag="counters", auth="user",
                                 responses={**_ok({"type": "object"}), **_errors(401)})},
-    "/api/counters/{n}": {"get": op("A counter: state, current ticket, waiting list, today's count",
+    "/api/counters/{number}": {"get": op("A counter: state, current ticket, waiting list, today's count",
                                     tag="counters", auth="user", params=[COUNTER_N],
                                     responses={**_ok(ref("CounterView")), **_errors(401, 404)})},
-    "/api/counters/{n}/call-next": _counter_action("Call the next ticket (404 queue_empty when nobody waits)"),
-    "/api/counters/{n}/call": _counter_action(
+    "/api/counters/{number}/call-next": _counter_action("Call the next ticket (404 queue_empty when nobody waits)"),
+    "/api/counters/{number}/call": _counter_action(
         "Call a given waiting ticket or a same-day no-show by code", (415, 422),
         {"type": "object", "required": ["code"], "properties": {"code": {"type": "string", "maxLength": 12}}}),
-    "/api/counters/{n}/recall": _counter_action("Call the current ticket again"),
-    "/api/counters/{n}/no-show": _counter_action("The current ticket did not come"),
-    "/api/counters/{n}/finish": _counter_action("The current ticket is served"),
-    "/api/counters/{n}/transfer": _counter_action(
+    "/api/counters/{number}/recall": _counter_action("Call the current ticket again"),
+    "/api/counters/{number}/no-show": _counter_action("The current ticket did not come"),
+    "/api/counters/{number}/finish": _counter_action("The current ticket is served"),
+    "/api/counters/{number}/transfer": _counter_action(
         "Send the current ticket to another field (keeps its code and place)", (415, 422),
         {"type": "object", "required": ["field"], "properties": {"field": {"type": "string"}}}),
-    "/api/counters/{n}/pause": {"post": op("Pause the counter", tag="counters", auth="user", params=[COUNTER_N],
+    "/api/counters/{number}/pause": {"post": op("Pause the counter", tag="counters", auth="user", params=[COUNTER_N],
                                            responses={**_ok(ref("CounterView")), **_errors(401, 404, 409)})},
-    "/api/counters/{n}/resume": {"post": op("Resume the counter", tag="counters", auth="user", params=[COUNTER_N],
+    "/api/counters/{number}/resume": {"post": op("Resume the counter", tag="counters", auth="user", params=[COUNTER_N],
                                             responses={**_ok(ref("CounterView")), **_errors(401, 404)})},
     "/api/ratings/scale": {"get": op("The office's rating levels and reasons", tag="ratings",
                                      responses=_ok({"type": "object"}))},
@@ -131,6 +131,59 @@ CORE_PATHS = {
     "/api/reports/summary.xlsx": {"get": op("The summary as an Excel workbook", tag="reports", auth="admin",
                                             params=PERIOD, responses={"200": {"description": "XLSX"},
                                                                       **_errors(401, 403, 422)})},
+}
+
+def _admin(summary, method="get", params=(), body=False, errors=(401, 403)):
+    more = (400, 404, 409, 415, 422) if method != "get" else ()
+    return {method: op(summary, tag="admin", auth="admin", params=list(params),
+                       body={"type": "object"} if body else None,
+                       responses={**_ok({"type": "object"}), **_errors(*errors, *more)})}
+
+
+FIELD_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _merge(*entries):
+    merged = {}
+    for entry in entries:
+        merged.update(entry)
+    return merged
+
+
+ADMIN_PATHS = {
+    "/api/admin/office": _merge(_admin("The office: name, unit, rating scale and reasons"),
+                                _admin("Change the office", "patch", body=True)),
+    "/api/admin/overview": _admin("Today's counters and queues, and print jobs that need a person"),
+    "/api/admin/fields": _merge(_admin("Every field, active or not"), _admin("Add a field", "post", body=True)),
+    "/api/admin/fields/order": _admin("Reorder fields", "put", body=True),
+    "/api/admin/fields/{code}": _merge(_admin("Edit a field", "patch", [FIELD_CODE], True),
+                                       _admin("Delete a field that never issued a ticket", "delete", [FIELD_CODE])),
+    "/api/admin/fields/{code}/disable": _admin("Stop issuing in a field", "post", [FIELD_CODE]),
+    "/api/admin/fields/{code}/enable": _admin("Issue again in a field", "post", [FIELD_CODE]),
+    "/api/admin/counters": _merge(_admin("Every counter"), _admin("Add a counter", "post", body=True)),
+    "/api/admin/counters/{number}": _admin("Edit a counter (name, fields served in order)", "patch", [COUNTER_N], True),
+    "/api/admin/counters/{number}/disable": _admin("Take a counter out of service", "post", [COUNTER_N]),
+    "/api/admin/counters/{number}/enable": _admin("Put a counter back in service", "post", [COUNTER_N]),
+    "/api/admin/users": _merge(_admin("Clerks and admins"), _admin("Add a user", "post", body=True)),
+    "/api/admin/users/{user_id}": _admin("Edit a user", "patch", [dict(ID, name="user_id")], True),
+    "/api/admin/users/{user_id}/disable": _admin("Disable a user", "post", [dict(ID, name="user_id")]),
+    "/api/admin/users/{user_id}/enable": _admin("Enable a user", "post", [dict(ID, name="user_id")]),
+    "/api/admin/users/{user_id}/password": _admin("Reset a password", "post", [dict(ID, name="user_id")], True),
+    "/api/admin/devices": _merge(_admin("Paired devices"),
+                                 _admin("A pairing code, its link and QR for a new device", "post", body=True)),
+    "/api/admin/devices/{device_id}/revoke": _admin("Revoke a device", "post", [dict(ID, name="device_id")]),
+    "/api/admin/qr.svg": _admin("QR picture of a pairing link (SVG)"),
+    "/api/admin/announcements": _merge(_admin("Announcements for the board"),
+                                       _admin("Add an announcement", "post", body=True)),
+    "/api/admin/announcements/order": _admin("Reorder announcements", "put", body=True),
+    "/api/admin/announcements/{announcement_id}": _admin("Edit or disable an announcement", "patch",
+                                                         [dict(ID, name="announcement_id")], True),
+    "/api/print-jobs": _admin("Print jobs, failures first (?status=)"),
+    "/api/print-jobs/{job_id}/cancel": _admin("Cancel a print job", "post", [JOB_ID]),
+    "/api/print-jobs/reprint": _admin("Reprint a ticket (says “In lại” on paper)", "post", body=True),
+    "/api/printer/status": _admin("The server printer's status (online, cover open, paper out)"),
 }
 
 TICKET_PROPS = {
@@ -179,7 +232,7 @@ EXTRA_MODULES = ("server.api.admin", "server.api.printing")
 
 
 def document() -> dict:
-    paths = dict(CORE_PATHS)
+    paths = {**CORE_PATHS, **ADMIN_PATHS}
     for name in EXTRA_MODULES:
         try:
             module = importlib.import_module(name)
