@@ -1,0 +1,70 @@
+// A ticket's own page on a phone (the QR on the ticket). It follows its ticket
+// over Socket.IO (`follow`, then `ticket_updated`): place in the queue and the
+// estimated wait, "Mời bạn đến quầy số N" when called, then the rating form once.
+import { api, connect, waitText } from "/static/common/api.js";
+import { loadScale, ratingForm } from "./rating-form.js";
+
+const token = document.body.dataset.token;
+const $ = (id) => document.getElementById(id);
+let formFor = null;   // the token the rating form is shown for, so an update does not wipe a half-filled form
+let thanked = false;
+
+const STATUS = {
+  waiting: (t) => [t.ahead ? `Trước bạn còn ${t.ahead} người` : "Bạn là người tiếp theo",
+    `Thời gian chờ dự kiến: ${waitText(t.estimated_wait_s)}. Vui lòng có mặt ở sảnh khi gần đến lượt.`],
+  called: (t) => [`Mời bạn đến quầy số ${t.counter}`, "Đến lượt bạn. Vui lòng đến quầy ngay."],
+  done: () => ["Đã giải quyết xong", ""],
+  no_show: (t) => ["Bạn đã vắng mặt khi được gọi",
+    t.counter ? `Vui lòng liên hệ quầy số ${t.counter} để được gọi lại.` : "Vui lòng liên hệ cán bộ tại quầy."],
+  cancelled: () => ["Phiếu đã huỷ", ""],
+  expired: () => ["Phiếu đã hết hạn", "Ngày làm việc của phiếu này đã kết thúc. Vui lòng lấy số mới."],
+};
+
+async function render(ticket) {
+  if (!ticket || ticket.error) {
+    $("status-title").textContent = ticket && ticket.error ? ticket.error.message : "Không tìm thấy phiếu này.";
+    $("status-text").textContent = "";
+    return;
+  }
+  $("code").textContent = ticket.code;
+  $("field").textContent = ticket.field_name;
+  const [title, text] = (STATUS[ticket.status] || (() => [ticket.status, ""]))(ticket);
+  $("status-title").textContent = title;
+  $("status-text").textContent = text;
+  $("status").className = `status is-${ticket.status}`;
+  if (ticket.status === "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
+
+  if (ticket.status === "done" && ticket.rated) {
+    $("rate").hidden = true;
+    $("status-text").textContent = thanked ? "Cảm ơn bạn đã đánh giá!" : "Phiếu này đã được đánh giá. Xin cảm ơn!";
+  } else if (ticket.status === "done" && formFor !== ticket.token) {
+    formFor = ticket.token;
+    const scale = await loadScale();
+    ratingForm($("rate-form"), scale, ticket.token, (result) => {
+      thanked = result.ok;
+      $("rate").hidden = true;
+      $("status-text").textContent = result.ok ? "Cảm ơn bạn đã đánh giá!" : result.message;
+    });
+    $("rate").hidden = false;
+  }
+}
+
+async function refresh() {
+  try {
+    render(await api(`/api/tickets/${encodeURIComponent(token)}`));
+  } catch (err) {
+    render({ error: { message: err.message } });
+  }
+}
+
+const offline = $("offline");
+const socket = connect({
+  ticket_updated: render,
+  // Follow again on every (re)connect: the server forgets rooms when it restarts.
+  connect: () => {
+    offline.hidden = true;
+    socket.emit("follow", { token }, render);
+  },
+  disconnect: () => { offline.hidden = false; },
+});
+refresh();
