@@ -88,6 +88,11 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     events.register(socketio, engine, storage)
     _attach_printing(app, services)
 
+    if config.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
+                                x_host=config.proxy_hops)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"languages": LANGUAGES})
     return app

@@ -46,6 +46,15 @@ def parse_rate(text: str) -> str | None:
     return f"{int(count)}/{period}"
 
 
+def _int(env: dict, name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def _secret_key(instance: Path) -> str:
     """Generated on first run and kept beside the database, readable by the owner only."""
     path = instance / "secret_key"
@@ -73,6 +82,7 @@ class Config:
     sqlite_synchronous: str = "FULL"
     session_hours: int = 12
     login_rate_limit: str = "10/minute"
+    proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-* (nginx: 1)
     seed_file: Path | None = None
     testing: bool = False
     extra: dict = field(default_factory=dict)
@@ -115,6 +125,7 @@ class Config:
             instance_path=instance,
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
             sqlite_synchronous=synchronous,
-            session_hours=int(env.get("SESSION_HOURS", "12")),
+            session_hours=_int(env, "SESSION_HOURS", 12),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10/minute"),
+            proxy_hops=_int(env, "PROXY_HOPS", 0),
         )
