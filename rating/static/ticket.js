@@ -8,6 +8,8 @@ const token = document.body.dataset.token;
 const $ = (id) => document.getElementById(id);
 let formFor = null;   // the token the rating form is shown for, so an update does not wipe a half-filled form
 let thanked = false;
+let lastTicket = null;
+let refreshTimer = null;
 
 const STATUS = {
   waiting: (t) => [t.ahead ? `Trước bạn còn ${t.ahead} người` : "Bạn là người tiếp theo",
@@ -26,6 +28,7 @@ async function render(ticket) {
     $("status-text").textContent = "";
     return;
   }
+  lastTicket = ticket;
   $("code").textContent = ticket.code;
   $("field").textContent = ticket.field_name;
   const [title, text] = (STATUS[ticket.status] || (() => [ticket.status, ""]))(ticket);
@@ -57,9 +60,19 @@ async function refresh() {
   }
 }
 
+// The server tells a ticket's room only about that ticket; when someone ahead is
+// called, the field's `queue_updated` (sent to everyone) is the cue to ask again.
+function onQueueUpdated(data) {
+  if (!lastTicket || lastTicket.status !== "waiting") return;
+  if (!((data && data.fields) || []).some((f) => f.code === lastTicket.field)) return;
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 100 + Math.random() * 400);  // a hall of phones does not ask at once
+}
+
 const offline = $("offline");
 const socket = connect({
   ticket_updated: render,
+  queue_updated: onQueueUpdated,
   // Follow again on every (re)connect: the server forgets rooms when it restarts.
   connect: () => {
     offline.hidden = true;
