@@ -171,3 +171,17 @@ def test_board_comes_back_by_itself_after_a_server_restart(board: Page, live_ser
     Clerk(live_server).call_next(1)
     expect(board.locator("#hero-code")).to_have_text("A001", timeout=2000)
     expect(board.locator('#waiting-list li[data-field="ho-tich"] .waiting-count')).to_have_text("0 người")
+
+
+def test_the_page_says_numbers_like_the_voice_pack_builder(board: Page):
+    """numbers.js (what the board plays) agrees with words.py (what the pack was built from) on 0..999."""
+    from display.voice.words import call_clips, number_words
+
+    said = board.evaluate("""async () => {
+        const m = await import('/display/static/numbers.js');
+        return { words: Array.from({ length: 1000 }, (_, n) => m.numberWords(n).join(' ')),
+                 call: m.callClips('K121', 12), text: m.callText('A015', 3) };
+    }""")
+    assert said["words"] == [" ".join(number_words(n)) for n in range(1000)]
+    assert said["call"] == call_clips("K121", 12)
+    assert said["text"] == "Mời công dân có số a mười lăm đến quầy số ba"
