@@ -14,7 +14,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .errors import api_error
 from .extensions import csrf
@@ -141,13 +141,22 @@ def complete_pairing(storage: Storage, code: str) -> tuple[Device, str]:
     return device, token
 
 
+SEEN_EVERY = dt.timedelta(minutes=1)
+
+
 def device_from_token(storage: Storage, token: str | None) -> Device | None:
+    """The paired device behind a token; notes when it was last seen (at most once a minute)."""
     if not token:
         return None
     with storage.read() as s:
         device = s.scalar(select(Device).where(Device.token_hash == _sha(token)))
     if device is None or device.revoked_at:
         return None
+    now = _now()
+    if device.last_seen_at is None or now - device.last_seen_at > SEEN_EVERY:
+        with storage.write() as s:
+            s.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+        device.last_seen_at = now
     return device
 
 

@@ -166,7 +166,7 @@ def _user(config, args) -> int:
         if password != getpass.getpass("Nhập lại mật khẩu: "):
             print("Hai lần nhập mật khẩu không khớp.", file=sys.stderr)
             return 2
-    storage = prepare(config, demo=False)
+    storage = prepare(config)
     try:
         user = create_user(storage, args.name, password, args.role, args.display_name)
     except AuthError as err:
@@ -180,7 +180,7 @@ def _device(config, args) -> int:
     from .auth import AuthError, create_pairing
     from .setup import prepare
 
-    storage = prepare(config, demo=False)
+    storage = prepare(config)
     try:
         device, code = create_pairing(storage, args.kind, args.counter, args.name)
     except AuthError as err:

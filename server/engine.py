@@ -262,7 +262,7 @@ class QueueEngine:
             "status": "waiting", "issued_at": self.local(now), "called_at": None, "finished_at": None,
             "service_day": day.isoformat(), "ahead": ahead,
             "estimated_wait_s": int(round(per_ticket * ahead / max(1, counters.get(rules.id, 0)))),
-            "token": token, "counter": None,
+            "token": token, "counter": None, "call_count": 0,
         }
 
     def _field_rules(self) -> dict[str, "FieldRules"]:
@@ -591,6 +591,7 @@ class QueueEngine:
             "estimated_wait_s": wait,
             "token": ticket.token,
             "counter": counter_number,
+            "call_count": ticket.call_count or 0,
         }
 
     def _ahead(self, s: Session, ticket: Ticket) -> int:

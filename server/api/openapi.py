@@ -194,7 +194,7 @@ TICKET_PROPS = {
     "issued_at": {"type": "string", "format": "date-time"}, "called_at": {"type": ["string", "null"]},
     "finished_at": {"type": ["string", "null"]}, "service_day": {"type": "string", "format": "date"},
     "ahead": {"type": "integer"}, "estimated_wait_s": {"type": "integer"}, "token": {"type": "string"},
-    "counter": {"type": ["integer", "null"]},
+    "counter": {"type": ["integer", "null"]}, "call_count": {"type": "integer"},
 }
 
 SCHEMAS = {

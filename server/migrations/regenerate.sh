@@ -11,3 +11,5 @@ cfg = Config(); cfg.set_main_option('script_location', 'server/migrations')
 cfg.set_main_option('sqlalchemy.url', 'sqlite:////tmp/motcua-regen.db')
 command.revision(cfg, message='initial schema', autogenerate=True, rev_id='0001')
 "
+echo "Now re-add the counter -> ticket foreign key at the end of upgrade() (see git history):"
+echo "  op.batch_alter_table('counter').create_foreign_key('fk_counter_current_ticket', 'ticket', ...)"

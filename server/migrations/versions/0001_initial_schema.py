@@ -211,6 +211,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('ticket_id')
     )
     # ### end Alembic commands ###
+    # counter <-> ticket reference each other: the counter's side is added once both exist.
+    with op.batch_alter_table("counter") as batch_op:
+        batch_op.create_foreign_key("fk_counter_current_ticket", "ticket", ["current_ticket_id"], ["id"])
+
 
 
 def downgrade() -> None:

@@ -1,0 +1,71 @@
+"""The `motcua` command as an admin uses it: init, user add, device pair, migrations."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .live import ROOT
+
+
+def motcua(tmp_path, *args, stdin=None, env=None):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, input=stdin, text=True,
+                          capture_output=True, timeout=60,
+                          env={**os.environ, "MOTCUA_HOME": str(tmp_path), **(env or {})})
+
+
+def test_init_creates_the_demo_office_and_an_admin_shown_once(tmp_path):
+    first = motcua(tmp_path, "init")
+    assert first.returncode == 0, first.stderr
+    assert "Tài khoản quản trị đầu tiên: admin / mật khẩu:" in first.stdout
+    again = motcua(tmp_path, "init")
+    assert again.returncode == 0 and "mật khẩu" not in again.stdout  # never a second time
+    assert (tmp_path / "motcua-data" / "motcua.db").exists()
+
+
+def test_init_with_a_bad_seed_says_why_and_changes_nothing(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"fields": [{"code": "a", "name": "A", "prefix": "a1"}]}), encoding="utf-8")
+    result = motcua(tmp_path, "init", "--seed", str(bad))
+    assert result.returncode == 2 and "Tiền tố" in result.stderr
+
+
+def test_user_add_takes_the_password_from_stdin_and_refuses_weak_ones(tmp_path):
+    ok = motcua(tmp_path, "user", "add", "lan", "--role", "clerk", "--password-stdin", stdin="mot-mat-khau-dai\n")
+    assert ok.returncode == 0 and "lan" in ok.stdout
+    weak = motcua(tmp_path, "user", "add", "minh", "--role", "admin", "--password-stdin", stdin="123\n")
+    assert weak.returncode == 2 and "ít nhất 10 ký tự" in weak.stderr
+    twice = motcua(tmp_path, "user", "add", "lan", "--role", "clerk", "--password-stdin", stdin="mot-mat-khau-dai\n")
+    assert twice.returncode == 2 and "đã có" in twice.stderr
+
+
+def test_device_pair_prints_a_code_and_the_link(tmp_path):
+    result = motcua(tmp_path, "device", "pair", "tablet", "--counter", "2")
+    assert result.returncode == 0, result.stderr
+    assert "Mã ghép nối:" in result.stdout and "/rating?pair=" in result.stdout
+    missing = motcua(tmp_path, "device", "pair", "tablet")
+    assert missing.returncode == 2 and "--counter" in missing.stderr
+    unknown = motcua(tmp_path, "device", "pair", "tablet", "--counter", "99")
+    assert unknown.returncode == 2 and "99" in unknown.stderr
+
+
+def test_bad_configuration_is_refused_before_anything_runs(tmp_path):
+    result = motcua(tmp_path, "init", env={"ASYNC_MODE": "gevent"})
+    assert result.returncode == 2 and "ASYNC_MODE" in result.stderr
+
+
+def test_migrations_match_the_models(database_url):
+    """A model change without its migration would lose data on upgrade: catch it here."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from server.setup import MIGRATIONS, migrate
+
+    url = database_url
+    migrate(url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.check(cfg)  # raises when the models and the migrations differ
