@@ -284,6 +284,11 @@ def test_pairing_code_works_once(app, client):
     assert again.status_code == 404 and error_code(again) == "pairing_not_found"
 
 
+def test_guessing_pairing_codes_is_rate_limited(client):
+    statuses = [client.post("/api/devices/pair", json={"code": f"WRONG{i:03d}"}).status_code for i in range(11)]
+    assert statuses[:10] == [404] * 10 and statuses[10] == 429
+
+
 def test_unpaired_device(client):
     r = client.get("/api/devices/me")
     assert r.status_code == 401 and error_code(r) == "device_not_paired"

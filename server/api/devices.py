@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..extensions import limiter
 from ..auth import DEVICE_COOKIE, AuthError, complete_pairing, current_device, device_counter_number
 from . import bp
 from .errors import api_error, json_body
@@ -16,7 +17,12 @@ def device_json(device) -> dict:
             "counter": device_counter_number(services().storage, device)}
 
 
+def _failed(response) -> bool:
+    return response.status_code == 404
+
+
 @bp.post("/devices/pair")
+@limiter.limit("10/minute", deduct_when=_failed)  # pairing codes are short: no guessing
 def pair():
     code = json_body().get("code")
     if not isinstance(code, str) or not code.strip() or len(code) > 32:
