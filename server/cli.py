@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     pair.add_argument("--name", default="")
     pair.add_argument("--url", default=None, help="the server's address as devices see it")
 
+    demo = sub.add_parser("demo-day", help="mô phỏng một buổi sáng làm việc (demo data for reports)")
+    demo.add_argument("--date", help="YYYY-MM-DD, default: yesterday")
+    demo.add_argument("--visitors", type=int, default=150)
+
     pt = sub.add_parser("print-test", help="in thử một phiếu (print a sample ticket)")
     pt.add_argument("--printer", metavar="SPEC")
     pt.add_argument("--preview", metavar="FILE.png")
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handler = {
         "run": _run, "init": _init, "user": _user, "device": _device,
-        "print-test": _print_test, "printer-agent": _printer_agent,
+        "print-test": _print_test, "printer-agent": _printer_agent, "demo-day": _demo_day,
     }[args.command]
     return handler(config, args) or 0
 
@@ -190,6 +194,23 @@ def _device(config, args) -> int:
     page = {"kiosk": "kiosk", "display": "display", "tablet": "rating"}[args.kind]
     print(f"Mã ghép nối: {code} (dùng một lần, hết hạn sau 24 giờ)")
     print(f"Mở trên thiết bị: {base}/{page}?pair={code}")
+    return 0
+
+
+def _demo_day(config, args) -> int:
+    import datetime as dt
+
+    from .demo import simulate_day
+    from .setup import prepare
+
+    storage = prepare(config)
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(config.tz).date() - dt.timedelta(days=1)
+    except ValueError:
+        print("Ngày phải có dạng YYYY-MM-DD.", file=sys.stderr)
+        return 2
+    result = simulate_day(storage, config.tz, day, args.visitors)
+    print(f"Đã mô phỏng ngày {result['day']}: {result['issued']} phiếu, {result['served']} lượt phục vụ.")
     return 0
 
 

@@ -69,3 +69,19 @@ def test_migrations_match_the_models(database_url):
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.check(cfg)  # raises when the models and the migrations differ
+
+
+def test_demo_day_fills_the_reports_with_a_plausible_morning(tmp_path):
+    result = motcua(tmp_path, "demo-day", "--date", "2026-11-24", "--visitors", "150")
+    assert result.returncode == 0, result.stderr
+    assert "150 phiếu" in result.stdout
+    from server.config import Config
+    from server.reports import summary
+    from server.storage import Storage
+
+    config = Config.from_env(env={}, folder=tmp_path)
+    report = summary(Storage(config.database_url), *[__import__("datetime").date(2026, 11, 24)] * 2, config.tz)
+    totals = report["totals"]
+    assert totals["issued"] == 150 and totals["served"] > 100
+    assert totals["waiting_time_s"]["p90"] > totals["waiting_time_s"]["median"] > 0
+    assert len(report["by_hour"]) >= 3 and report["totals"]["ratings"]["count"] > 20
