@@ -4,7 +4,7 @@ The page is one template and one JS module; it talks only to the JSON API
 (/api/auth, /api/counters) and follows Socket.IO events to keep the waiting
 list live. Texts the JS shows come from `texts()`, translated by Flask-Babel.
 """
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale, gettext as _
 
 bp = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",

@@ -9,7 +9,7 @@ import pytest
 from printer.backends import PrintError, STATUS_QUERY, open_backend, parse_printer_spec
 from printer.render import PaperWidth
 from printer.ticket import sample_ticket
-from tests.printer_fixtures import ONLINE, PAPER_OUT, FakeNetworkPrinter, parse_escpos, same_pixels, wait_until
+from tests.printer_fixtures import PAPER_OUT, FakeNetworkPrinter, parse_escpos, same_pixels, wait_until
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def test_board_gets_state_on_connect_and_every_call(live_server_any_mode, boards
     assert r.status_code == 200
     for board in watchers:
         call = board.wait_for("ticket_called")
-        assert call["ticket"] == {"code": "A001", "field": "ho-tich", "priority": "elderly"}
+        assert call["ticket"] == {"code": ticket["code"], "field": "ho-tich", "priority": "elderly"}
         assert call["counter"] == 1 and call["recall"] is False and call["at"].endswith("+07:00")
     requests.post(server.url + "/api/counters/1/recall", headers=clerk)
     assert watchers[0].wait_for("ticket_called")["recall"] is True

@@ -1,7 +1,7 @@
 """The clerk's console: call, recall, no-show, transfer, finish, pause, resume."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from sqlalchemy import select
 
 from ..auth import current_user, require_user
