@@ -170,3 +170,18 @@ def test_the_kiosk_survives_a_server_restart(page: Page, live_server):
     expect(kiosk.locator('.field[data-field="xay-dung"]')).to_contain_text("Đang chờ: 1 người")
     kiosk.locator('.field[data-field="xay-dung"]').click()
     expect(kiosk.locator("#ticket-code")).to_have_text("H002")
+
+
+def test_public_pages_run_under_the_content_security_policy(page: Page, live_server):
+    """No inline script or style, no eval: the browser reports no CSP violation and no script error."""
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    mine = live_server.issue("ho-tich")
+    for path, ready in [("/kiosk", ".field"), ("/display", ".tile"), ("/rating", "#pairing:not([hidden])"),
+                        (f"/t/{mine['token']}", "#code:not(:empty)")]:
+        response = page.goto(live_server.url + path)
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_selector(ready)
+        page.wait_for_timeout(300)
+    assert problems == []
