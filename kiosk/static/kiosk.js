@@ -124,9 +124,15 @@ function showTicket(ticket) {
   $("ticket-ahead").textContent = ticket.ahead ? `${ticket.ahead} người` : "Không có ai — bạn là người tiếp theo";
   $("ticket-wait").textContent = waitText(ticket.estimated_wait_s);
   $("ticket-qr").src = `/qr/${encodeURIComponent(ticket.token)}.svg`;
-  const failed = !ticket.printed && ["failed", "none", "cancelled"].includes(ticket.print_status);
+  // Only a ticket that reached the printer is "on paper"; anything else (a first try that
+  // failed and is being retried, an agent that did not answer) shows the QR as the ticket.
+  const failed = !ticket.printed;
   const print = $("ticket-print");
-  print.textContent = failed ? "Máy in gặp sự cố — vui lòng chụp mã QR" : "Vui lòng nhận phiếu";
+  print.textContent = ticket.printed
+    ? "Vui lòng nhận phiếu"
+    : ticket.print_status === "none"
+      ? "Vui lòng chụp mã QR hoặc ghi nhớ số của bạn"
+      : "Máy in gặp sự cố — vui lòng chụp mã QR";
   print.classList.toggle("is-failed", failed);
   $("ticket").hidden = false;
   $("start").hidden = true;

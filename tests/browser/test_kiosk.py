@@ -185,3 +185,21 @@ def test_public_pages_run_under_the_content_security_policy(page: Page, live_ser
         page.wait_for_selector(ready)
         page.wait_for_timeout(300)
     assert problems == []
+
+
+def test_a_printer_that_is_off_still_gives_the_ticket_on_screen(page: Page, tmp_path):
+    """The network printer refuses connections: the ticket is issued, shown with its QR, and kept for retry."""
+    from tests.live import LiveServer, free_port
+
+    server = LiveServer(tmp_path / "office", env={"PRINTER": f"tcp://127.0.0.1:{free_port()}"}).start()
+    try:
+        kiosk = open_kiosk(page, server)
+        kiosk.locator('.field[data-field="chung-thuc"]').click()
+        expect(kiosk.locator("#ticket-code")).to_have_text("B001")
+        expect(kiosk.locator("#ticket-print")).to_have_text("Máy in gặp sự cố — vui lòng chụp mã QR")
+        expect(kiosk.locator("#ticket-qr")).to_have_attribute("src", re.compile(r"^/qr/[\w-]+\.svg$"))
+        assert fields(server)["chung-thuc"]["waiting"] == 1
+        jobs = requests.get(server.url + "/api/print-jobs", headers=admin_headers(server), timeout=5).json()
+        assert any(job["ticket_code"] == "B001" and not job["printed"] and job["last_error"] for job in jobs["jobs"])
+    finally:
+        server.stop()
