@@ -57,6 +57,7 @@ COMMENT_MAX = 500
 RECENT_CALLS = 10
 DEFAULT_SERVICE_S = 300
 CACHE_S = 2.0
+MIN_SERVICE_SAMPLE_S = 20
 
 
 class FieldRules(NamedTuple):
@@ -621,9 +622,12 @@ class QueueEngine:
             query = query.where(Ticket.field_id.in_(field_ids))
         samples: dict[int, list[float]] = {}
         for field_id, start, end in s.execute(query):
+            seconds = (end - start).total_seconds()
+            if seconds < MIN_SERVICE_SAMPLE_S:  # a slip of the finger, not a service
+                continue
             bucket = samples.setdefault(field_id, [])
             if len(bucket) < 20:
-                bucket.append(max(0.0, (end - start).total_seconds()))
+                bucket.append(seconds)
         return {fid: statistics.fmean(v) for fid, v in samples.items() if len(v) >= 3}
 
     def _open_counters(self, s: Session) -> dict[int, int]:
@@ -703,23 +707,32 @@ class QueueEngine:
                 "no_shows_today": list(no_shows),
             }
 
+    def _board_counter(self, s: Session, c: Counter, codes: dict[int, str]) -> dict:
+        current = s.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
+        return {
+            "number": c.number, "name": c.name, "state": c.state,
+            "fields": [codes[link.field_id] for link in c.field_links if link.field_id in codes],
+            "current": None if current is None else {
+                "code": current.code, "field": codes.get(current.field_id),
+                "priority": current.priority, "called_at": self.local(current.called_at),
+            },
+        }
+
+    def board_counter(self, number: int) -> dict:
+        """One counter as the board shows it (the `counters` entries of `state`)."""
+        with self.storage.read() as s:
+            counter = self._counter(s, number)
+            codes = {f.id: f.code for f in s.scalars(select(Field))}
+            return self._board_counter(s, counter, codes)
+
     def state(self) -> dict:
         """The snapshot every board starts from (GET /api/state and the socket `state` event)."""
         fields = self.field_summaries()
         with self.storage.read() as s:
             office = s.scalar(select(Office).limit(1))
             codes = {f.id: f.code for f in s.scalars(select(Field))}
-            counters = []
-            for c in s.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.number)):
-                current = s.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
-                counters.append({
-                    "number": c.number, "name": c.name, "state": c.state,
-                    "fields": [codes[link.field_id] for link in c.field_links if link.field_id in codes],
-                    "current": None if current is None else {
-                        "code": current.code, "field": codes.get(current.field_id),
-                        "priority": current.priority, "called_at": self.local(current.called_at),
-                    },
-                })
+            counters = [self._board_counter(s, c, codes) for c in
+                        s.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.number))]
             recent = s.execute(
                 select(Event.kind, Event.at, Ticket.code, Ticket.field_id, Ticket.priority, Counter.number)
                 .join(Ticket, Ticket.id == Event.ticket_id)

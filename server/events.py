@@ -50,7 +50,7 @@ def register(socketio, engine: QueueEngine, storage) -> None:
             elif change.kind == "queue_changed":
                 emit_queue_soon()
             elif change.kind == "counter_changed":
-                socketio.emit("counter_updated", {"counter": data.get("counter")})
+                _emit_counter(data.get("counter"))
             elif change.kind == "ticket_finished":
                 socketio.emit("rate_request", {"token": data["token"], "ticket": data["ticket"]},
                               to=f"tablet:{data['counter']}")
@@ -60,6 +60,16 @@ def register(socketio, engine: QueueEngine, storage) -> None:
                 _emit_ticket(data["token"])
             elif change.kind == "config_changed":
                 socketio.emit("state", engine.state())
+
+    def _emit_counter(number: int | None) -> None:
+        if number is None:  # many counters changed at once (a new service day): resync everyone
+            socketio.emit("state", engine.state())
+            return
+        try:
+            view = engine.board_counter(number)
+        except QueueError:
+            return
+        socketio.emit("counter_updated", {"counter": number, **view})
 
     def _emit_ticket(token: str) -> None:
         try:

@@ -16,7 +16,6 @@ const $ = (id) => document.getElementById(id);
 const syncClock = startClock($("clock"));
 
 const model = { office: {}, counters: [], recent: [], fields: new Map(), announcements: [] };
-const lastCallAt = new Map();  // counter -> when its last ticket_called arrived (ms)
 
 function parseCounters(text) {
   if (!text) return null;
@@ -118,7 +117,6 @@ function renderTicker() {
 // ----- live events ----------------------------------------------------------------
 function onTicketCalled(call) {
   if (!call || !call.ticket || !shows(call.counter)) return;
-  lastCallAt.set(call.counter, Date.now());
   model.recent = [call, ...model.recent].slice(0, RECENT_SHOWN);
   const counter = model.counters.find((c) => c.number === call.counter);
   if (counter) {
@@ -142,19 +140,15 @@ function onQueueUpdated(data) {
   renderWaiting();
 }
 
-// A counter paused, resumed or finished: the event says only which one, so ask
-// for a fresh snapshot. Skipped right after a call (the call already told us),
-// and spread out so a hall of boards does not ask all at once.
-let syncTimer = null;
+// A counter paused, resumed, finished or called: the event carries its tile.
 function onCounterUpdated(data) {
-  const number = data && data.counter;
-  if (number !== null && number !== undefined && !shows(number)) return;
-  if (number !== null && Date.now() - (lastCallAt.get(number) || 0) < 1500) return;
-  if (syncTimer) return;
-  syncTimer = setTimeout(() => {
-    syncTimer = null;
-    socket.emit("sync", null, applyState);
-  }, 300 + Math.random() * 1200);
+  // The event carries the counter as the board shows it: redraw that tile, no round trip.
+  if (!data || data.number === undefined || !shows(data.number)) return;
+  const index = model.counters.findIndex((c) => c.number === data.number);
+  const tile = { number: data.number, name: data.name, state: data.state, fields: data.fields, current: data.current };
+  if (index >= 0) model.counters[index] = tile;
+  else model.counters = [...model.counters, tile].sort((a, b) => a.number - b.number);
+  renderCounters();
 }
 
 const offline = $("offline");

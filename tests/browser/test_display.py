@@ -185,3 +185,18 @@ def test_the_page_says_numbers_like_the_voice_pack_builder(board: Page):
     assert said["words"] == [" ".join(number_words(n)) for n in range(1000)]
     assert said["call"] == call_clips("K121", 12)
     assert said["text"] == "Mời công dân có số a mười lăm đến quầy số ba"
+
+
+def test_a_counter_that_pauses_or_finishes_updates_its_tile_live(board: Page, live_server):
+    clerk = Clerk(live_server)
+    ticket = live_server.issue("ho-tich")
+    clerk.call_next(2)
+    tile = board.locator('.tile[data-counter="2"]')
+    expect(tile).to_contain_text(ticket["code"])
+    clerk.finish(2)
+    expect(tile).not_to_contain_text(ticket["code"])
+    clerk.act(2, "pause")
+    expect(tile).to_contain_text("Tạm dừng")
+    expect(tile).to_have_class(re.compile(r"\bis-paused\b"))
+    clerk.act(2, "resume")
+    expect(tile).not_to_contain_text("Tạm dừng")
