@@ -6,6 +6,7 @@ ratings, then drives Debian's Chromium with Playwright. Run from the repository 
 """
 from __future__ import annotations
 
+import datetime
 import random
 import sys
 import tempfile
@@ -62,7 +63,13 @@ def log_in(page, url, username, password):
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as home:
-        server = LiveServer(Path(home)).start()
+        server = LiveServer(Path(home))
+        today = datetime.date.today()
+        for days_ago in (3, 2, 1):  # three realistic mornings for the reports (motcua demo-day)
+            day = today - datetime.timedelta(days=days_ago)
+            result = server.cli("demo-day", "--date", day.isoformat(), "--visitors", str(120 + 30 * days_ago))
+            assert result.returncode == 0, result.stderr
+        server.start()
         try:
             a_busy_morning(server)
             with sync_playwright() as p:
