@@ -4,13 +4,11 @@ One template with a section per concern; the JS modules talk only to the
 admin JSON API (/api/admin/..., /api/reports/..., /api/print-jobs). Texts the
 JS shows come from `texts()`, translated by Flask-Babel.
 """
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template
 from flask_babel import get_locale, gettext as _
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")
-
-LANG_COOKIE_DAYS = 365
 
 
 def texts() -> dict:
@@ -61,12 +59,3 @@ def texts() -> dict:
 @bp.get("/")
 def console():
     return render_template("admin/admin.html", texts=texts(), lang=str(get_locale()))
-
-
-@bp.get("/lang/<code>")
-def set_language(code: str):
-    """The language switch: remember the choice in the `lang` cookie the app's locale selector reads."""
-    response = redirect(url_for("admin.console"))
-    if code in ("vi", "en"):
-        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax")
-    return response

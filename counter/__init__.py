@@ -4,13 +4,11 @@ The page is one template and one JS module; it talks only to the JSON API
 (/api/auth, /api/counters) and follows Socket.IO events to keep the waiting
 list live. Texts the JS shows come from `texts()`, translated by Flask-Babel.
 """
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template
 from flask_babel import get_locale, gettext as _
 
 bp = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",
                static_folder="static", static_url_path="/static")
-
-LANG_COOKIE_DAYS = 365
 
 
 def texts() -> dict:
@@ -73,12 +71,3 @@ def texts() -> dict:
 @bp.get("/")
 def console():
     return render_template("counter/console.html", texts=texts(), lang=str(get_locale()))
-
-
-@bp.get("/lang/<code>")
-def set_language(code: str):
-    """The language switch: remember the choice in the `lang` cookie the app's locale selector reads."""
-    response = redirect(url_for("counter.console"))
-    if code in ("vi", "en"):
-        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax")
-    return response

@@ -44,16 +44,7 @@ class AdminError(QueueError):
     """A rule refused the change; `kind` is not_found, conflict or invalid (404, 409, 422)."""
 
 
-def _invalid(code: str, message: str) -> AdminError:
-    return AdminError("invalid", code, message)
-
-
-def _conflict(code: str, message: str) -> AdminError:
-    return AdminError("conflict", code, message)
-
-
-def _not_found(code: str, message: str) -> AdminError:
-    return AdminError("not_found", code, message)
+_invalid, _conflict, _not_found = AdminError.invalid, AdminError.conflict, AdminError.not_found
 
 
 def slugify(text: str) -> str:

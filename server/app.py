@@ -85,7 +85,7 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     app.register_blueprint(pages.bp)
     for surface in _surfaces():
         app.register_blueprint(surface)
-    events.register(socketio, engine, storage)
+    events.register(socketio, engine, storage, shared_rooms=bool(config.message_queue_url))
     _attach_printing(app, services)
 
     if config.proxy_hops:

@@ -101,17 +101,20 @@ class QueueError(Exception):
         super().__init__(message)
         self.kind, self.code, self.message = kind, code, message
 
+    @classmethod
+    def not_found(cls, code: str, message: str) -> "QueueError":
+        return cls("not_found", code, message)
 
-def _not_found(code: str, message: str) -> QueueError:
-    return QueueError("not_found", code, message)
+    @classmethod
+    def conflict(cls, code: str, message: str) -> "QueueError":
+        return cls("conflict", code, message)
+
+    @classmethod
+    def invalid(cls, code: str, message: str) -> "QueueError":
+        return cls("invalid", code, message)
 
 
-def _conflict(code: str, message: str) -> QueueError:
-    return QueueError("conflict", code, message)
-
-
-def _invalid(code: str, message: str) -> QueueError:
-    return QueueError("invalid", code, message)
+_not_found, _conflict, _invalid = QueueError.not_found, QueueError.conflict, QueueError.invalid
 
 
 @dataclass
@@ -277,6 +280,9 @@ class QueueEngine:
         self._rules_cache = (time.monotonic() + CACHE_S, rules)
         return rules
 
+    def _field_rules_by_id(self) -> dict[int, "FieldRules"]:
+        return {rules.id: rules for rules in self._field_rules().values()}
+
     def _estimate_inputs(self, s: Session) -> tuple[dict[int, float], dict[int, int]]:
         """Recent service times and open counters per field, cached briefly (they change slowly)."""
         expires, service, counters = self._estimate_cache
@@ -362,9 +368,22 @@ class QueueEngine:
                     self._tell(changes + [Change("counter_changed", {"counter": counter_number})])
                 raise _not_found("queue_empty", "Không còn ai đang chờ ở các lĩnh vực của quầy này.")
             self._call(s, counter, ticket, clerk_id, "called")
-            view = self._ticket_view(s, ticket)
+            view = self._called_view(ticket, counter_number)
         self._announce_call(view, counter_number, recall=False, changes=changes)
         return view
+
+    def _called_view(self, ticket: Ticket, counter_number: int) -> dict:
+        """The view of a ticket just called, from what is in hand (no further queries)."""
+        rules = self._field_rules_by_id().get(ticket.field_id)
+        return {
+            "code": ticket.code, "number": ticket.number,
+            "field": rules.code if rules else None, "field_name": rules.name if rules else None,
+            "priority": ticket.priority, "status": ticket.status,
+            "issued_at": self.local(ticket.issued_at), "called_at": self.local(ticket.called_at),
+            "finished_at": self.local(ticket.finished_at), "service_day": ticket.service_day.isoformat(),
+            "ahead": 0, "estimated_wait_s": 0, "token": ticket.token, "counter": counter_number,
+            "call_count": ticket.call_count,
+        }
 
     def call_ticket(self, counter_number: int, code: str, clerk_id: int | None = None) -> dict:
         """Call a given waiting ticket, or bring back a same-day no-show, by its code."""

@@ -19,9 +19,20 @@ log = logging.getLogger(__name__)
 QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated
 
 
-def register(socketio, engine: QueueEngine, storage) -> None:
+def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = False) -> None:
+    """`shared_rooms`: a message queue joins several processes, so rooms may live elsewhere."""
     pending = {"scheduled": False}
     lock = threading.Lock()
+
+    def later(work, *args) -> None:
+        """Run after the current request: calls reach the boards first, details follow."""
+        def run():
+            try:
+                work(*args)
+            except Exception:  # a background emit must never take anything else down
+                log.warning("%s skipped", work.__name__, exc_info=True)
+
+        socketio.start_background_task(run)
 
     def emit_queue_soon() -> None:
         with lock:
@@ -50,14 +61,14 @@ def register(socketio, engine: QueueEngine, storage) -> None:
             elif change.kind == "queue_changed":
                 emit_queue_soon()
             elif change.kind == "counter_changed":
-                _emit_counter(data.get("counter"))
+                later(_emit_counter, data.get("counter"))
             elif change.kind == "ticket_finished":
                 socketio.emit("rate_request", {"token": data["token"], "ticket": data["ticket"]},
                               to=f"tablet:{data['counter']}")
             elif change.kind == "rated" and data.get("counter") is not None:
                 socketio.emit("rate_cancel", {"token": data["token"]}, to=f"tablet:{data['counter']}")
-            elif change.kind == "ticket_updated":
-                _emit_ticket(data["token"])
+            elif change.kind == "ticket_updated" and _followed(data["token"]):
+                later(_emit_ticket, data["token"])
             elif change.kind == "config_changed":
                 socketio.emit("state", engine.state())
 
@@ -70,6 +81,13 @@ def register(socketio, engine: QueueEngine, storage) -> None:
         except QueueError:
             return
         socketio.emit("counter_updated", {"counter": number, **view})
+
+    def _followed(token: str) -> bool:
+        """Is a ticket page following this ticket? (Always assume so when rooms are shared.)"""
+        if shared_rooms:
+            return True
+        rooms = socketio.server.manager.rooms.get("/", {})
+        return bool(rooms.get(f"ticket:{token}"))
 
     def _emit_ticket(token: str) -> None:
         try:

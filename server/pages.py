@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -12,6 +12,21 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 def index():
     office = current_app.extensions["motcua"].engine.state()["office"]
     return render_template("index.html", office=office)
+
+
+LANG_COOKIE_DAYS = 365
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """The language switch of the staff pages: remember the choice in the `lang` cookie."""
+    back = request.args.get("next", "/")
+    if not back.startswith("/") or back.startswith("//"):  # only back to a page of this server
+        back = "/"
+    response = redirect(back)
+    if code in ("vi", "en"):
+        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 @bp.get("/qr/<token>.svg")

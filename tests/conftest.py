@@ -63,13 +63,23 @@ def _pg_schema_url() -> str:
 
 
 def _drop_schema(schema: str) -> None:
+    import time
+
     import psycopg
 
-    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
-        # A background emitter of the test's app may still hold a connection: end it first.
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                     (schema,))
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    # A background emitter of the test's app may still hold (or open) a connection: end those first.
+    for attempt in range(5):
+        try:
+            with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute("SET lock_timeout = '2s'")
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                             (schema,))
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                return
+        except psycopg.Error:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
