@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import copy
 
+from typing import TYPE_CHECKING
+
 from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
 
 from printer.render import RenderedTicket
+
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
 
 # Taller pictures are sent as several `GS v 0` bands: small printers have small buffers.
 RASTER_BAND_DOTS = 480
 
 
-def _dummy_for_width(width: int) -> Dummy:
+def _dummy_for_width(width: int) -> "Dummy":
+    # Imported here: python-escpos loads its printer database (~0.3 s) on import, which a
+    # server start should not wait for. PrintService.start() warms it up in the background.
+    from escpos.printer import Dummy
+
     printer = Dummy()
     # The default profile has no paper width, which makes python-escpos skip its
     # width check and print a warning for every picture; this copy knows the roll.
@@ -47,5 +55,5 @@ def encode_ticket(picture: RenderedTicket, qr_native: bool = True, cut: bool = T
     return printer.output
 
 
-def _raster(printer: Dummy, image) -> None:
+def _raster(printer: "Dummy", image) -> None:
     printer.image(image, impl="bitImageRaster", fragment_height=RASTER_BAND_DOTS)

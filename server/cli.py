@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # We know (docs/deployment.md): ASYNC_MODE=threading is the way off eventlet.
         warnings.filterwarnings("ignore", message=".*[Ee]ventlet is deprecated.*")
+        # An office LAN resolves nothing worth a green DNS resolver; skipping it saves ~0.2 s of start.
+        os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
         import eventlet
 
         eventlet.monkey_patch()

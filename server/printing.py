@@ -59,6 +59,10 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _warm_up_encoder() -> None:
+    import escpos.printer  # noqa: F401 - loads python-escpos's printer database once, off the start path
+
+
 class PrintService:
     # How long the kiosk waits for its printer on the first try: a printer that is
     # off should cost the citizen a fraction of a second, not a TCP timeout.
@@ -182,10 +186,14 @@ class PrintService:
             return
         self._started = True
         self.recover_interrupted()
+        self._run_in_background(_warm_up_encoder)
+        self._run_in_background(self._loop)
+
+    def _run_in_background(self, work) -> None:
         if self.socketio is not None:
-            self.socketio.start_background_task(self._loop)
+            self.socketio.start_background_task(work)
         else:
-            threading.Thread(target=self._loop, name="motcua-print-retry", daemon=True).start()
+            threading.Thread(target=work, name=f"motcua-print-{work.__name__}", daemon=True).start()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -69,6 +69,11 @@ def test_migrations_match_the_models(database_url):
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.check(cfg)  # raises when the models and the migrations differ
+    from alembic.script import ScriptDirectory
+
+    from server.setup import SCHEMA_REVISION
+
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_REVISION
 
 
 def test_demo_day_fills_the_reports_with_a_plausible_morning(tmp_path):
