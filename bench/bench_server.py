@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--sync", default="FULL", help="SQLITE_SYNCHRONOUS for the run")
     parser.add_argument("--printer", default="none",
                         help="PRINTER for the run; 'none' measures the queue alone (see bench_printer.py)")
+    parser.add_argument("--server-python", default=None,
+                        help="the interpreter of a plain `pip install motcua` venv, to measure memory without "
+                             "the bench's own packages (aiohttp) loaded into the server")
     parser.add_argument("--skip", default="", help="comma list: issue,calls,start")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -181,7 +184,7 @@ def main() -> None:
                 finally:
                     server.stop()
     with tempfile.TemporaryDirectory() as home:
-        server = LiveServer(Path(home), async_mode=args.mode, env=env).start()
+        server = LiveServer(Path(home), async_mode=args.mode, env=env, python=args.server_python).start()
         try:
             report["idle_rss_mb"] = round(rss_mb(server.proc.pid), 1)
             if "calls" not in skip:

@@ -28,7 +28,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, home: Path, *, async_mode: str = "threading", env: dict | None = None):
+    def __init__(self, home: Path, *, async_mode: str = "threading", env: dict | None = None,
+                 python: str | None = None):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -43,6 +44,7 @@ class LiveServer:
             **(env or {}),
         }
         self.proc: subprocess.Popen | None = None
+        self.python = python or sys.executable  # bench: a server from a plain install, without test extras
         self.admin: tuple[str, str] | None = None
         self.log_path = self.home / "server.log"
 
@@ -50,7 +52,7 @@ class LiveServer:
     def start(self, timeout: float = 20) -> "LiveServer":
         self._log = open(self.log_path, "a", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            [self.python, "-m", "server.cli", "run", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
