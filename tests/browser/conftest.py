@@ -5,10 +5,15 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("MOTCUA_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.browser
+
+# CI has two cores shared by the server, Chromium and pytest: give pages a little more time
+# than Playwright's default 5 s before an expectation fails (a passing check does not wait).
+expect.set_options(timeout=10_000)
 
 
 def pytest_collection_modifyitems(items):

@@ -24,8 +24,19 @@ def admin_login(page: Page, server) -> None:
     expect(page.get_by_role("heading", name="Tổng quan hôm nay")).to_be_visible()
 
 
+SECTIONS = {"Tổng quan": "overview", "Cơ quan": "office", "Lĩnh vực": "fields", "Quầy": "counters",
+            "Người dùng": "users", "Thiết bị": "devices", "Thông báo": "announcements", "Báo cáo": "reports"}
+
+
 def open_section(page: Page, name: str) -> None:
+    """Open a section from the menu and wait until it is the one on screen."""
     page.locator(".sidebar").get_by_role("link", name=name, exact=True).click()
+    expect(page.locator(f"#{SECTIONS[name]}")).to_be_visible()
+
+
+def add_button(page: Page):
+    """The "Thêm" button of the section on screen (every section has one)."""
+    return page.locator("section.panel:visible").get_by_role("button", name="Thêm")
 
 
 def fill_dialog(page: Page, values: dict) -> None:
@@ -53,7 +64,7 @@ def test_admin_adds_a_field_and_the_kiosk_gets_it_without_reload(page: Page, bro
 
     admin_login(page, live_server)
     open_section(page, "Lĩnh vực")
-    page.get_by_role("button", name="Thêm").click()
+    add_button(page).click()
     fill_dialog(page, {"Tên": "Tư pháp – Quốc tịch", "Tiền tố": "QT", "Mô tả": "Nhập, thôi quốc tịch",
                        "Giờ cấp số": "07:30-11:30, 13:30-16:30", "Tối đa mỗi ngày": "30", "Phút mỗi lượt": "20"})
     expect(page.locator("#message")).to_have_text("Đã lưu.")
@@ -68,7 +79,7 @@ def test_admin_adds_a_field_and_the_kiosk_gets_it_without_reload(page: Page, bro
         expect(kiosk.get_by_text("Tư pháp – Quốc tịch")).to_be_visible(timeout=3000)
 
     # a rule broken is said inside the dialog, and nothing changes
-    page.get_by_role("button", name="Thêm").click()
+    add_button(page).click()
     dialog = page.locator("#edit-dialog")
     dialog.get_by_label("Tên", exact=True).fill("Trùng tiền tố")
     dialog.get_by_label("Tiền tố", exact=True).fill("qt")
@@ -88,14 +99,14 @@ def test_html_in_a_field_or_announcement_is_shown_as_text(page: Page, live_serve
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     admin_login(page, live_server)
     open_section(page, "Lĩnh vực")
-    page.get_by_role("button", name="Thêm").click()
+    add_button(page).click()
     fill_dialog(page, {"Tên": HOSTILE, "Tiền tố": "X"})
     cell = page.locator("#fields-body .name", has_text="Tư pháp")
     expect(cell).to_have_text(HOSTILE)
     assert page.locator("#fields-body img, #fields-body b").count() == 0
 
     open_section(page, "Thông báo")
-    page.get_by_role("button", name="Thêm").click()
+    add_button(page).click()
     fill_dialog(page, {"Nội dung": "<script>document.title='pwned'</script><b>Chú ý</b> nghỉ trưa"})
     expect(page.locator(".announcement-text")).to_have_text("<script>document.title='pwned'</script><b>Chú ý</b> nghỉ trưa")
     assert page.locator("#announcements-body script, #announcements-body b").count() == 0
@@ -108,7 +119,7 @@ def test_counters_users_and_devices(page: Page, live_server):
     admin_login(page, live_server)
 
     open_section(page, "Quầy")
-    page.get_by_role("button", name="Thêm").click()
+    add_button(page).click()
     dialog = page.locator("#edit-dialog")
     dialog.get_by_label("Số quầy").fill("7")
     dialog.get_by_label("Tên", exact=True).fill("Quầy 7 – Đất đai")
@@ -121,7 +132,7 @@ def test_counters_users_and_devices(page: Page, live_server):
     assert next(c for c in counters if c["number"] == 7)["fields"] == ["dat-dai", "xay-dung"]
 
     open_section(page, "Người dùng")
-    page.get_by_role("button", name="Thêm").click()
+    add_button(page).click()
     fill_dialog(page, {"Tên đăng nhập": "canbo9", "Họ tên": "Phạm Văn Dũng", "Mật khẩu (ít nhất 10 ký tự)": "mat-khau-cua-dung"})
     row = page.locator("#users-body tr", has_text="canbo9")
     expect(row).to_contain_text("Cán bộ")
