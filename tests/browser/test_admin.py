@@ -239,3 +239,20 @@ def test_admin_in_english(page: Page, live_server):
     expect(page.get_by_role("heading", name="Today at a glance")).to_be_visible()
     page.locator(".sidebar").get_by_role("link", name="Reports").click()
     expect(page.get_by_role("link", name="Download CSV")).to_be_visible()
+
+
+def test_staff_pages_run_under_the_content_security_policy(page: Page, live_server):
+    """The console and the admin, logged in, with the reports' charts drawn: no CSP violation, no script error."""
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    live_server.issue("ho-tich")
+    admin_login(page, live_server)
+    for name in SECTIONS:
+        open_section(page, name)
+    expect(page.locator("figure.chart").first).to_be_visible()
+    page.goto(live_server.url + "/counter/")
+    page.locator(".counter-choice, button", has_text="Quầy 1").first.click()
+    expect(page.locator("#current-code")).to_be_attached()
+    page.wait_for_timeout(300)
+    assert problems == []
