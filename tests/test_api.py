@@ -374,3 +374,16 @@ def test_openapi_describes_every_api_route(app, client):
         path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, f"{method} {path} is not in openapi.json"
+
+
+def test_a_retried_issue_prints_once(app, client):
+    from sqlalchemy import func, select
+
+    from server.models import PrintJob
+
+    headers = {"Idempotency-Key": "kiosk-2-tap-9"}
+    first = client.post("/api/tickets", json={"field": "ho-tich"}, headers=headers).get_json()
+    again = client.post("/api/tickets", json={"field": "ho-tich"}, headers=headers).get_json()
+    assert first["printed"] and again["printed"] and first["token"] == again["token"]
+    with app.extensions["motcua"].storage.read() as s:
+        assert s.scalar(select(func.count(PrintJob.id))) == 1

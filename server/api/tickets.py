@@ -56,7 +56,7 @@ def issue_ticket():
                                    device_id=device.id if device else None)
     replayed = ticket.pop("replayed", False)
     ticket["track_url"] = track_url(ticket["token"])
-    ticket.update(_print(ticket, device, replayed))
+    ticket.update(_print(ticket, device))
     response = jsonify(ticket)
     response.status_code = 201
     if replayed:
@@ -64,16 +64,15 @@ def issue_ticket():
     return response
 
 
-def _print(ticket: dict, device, replayed: bool) -> dict:
+def _print(ticket: dict, device) -> dict:
     """Hand the committed ticket to the spool; a printer failure never fails the issue."""
     printing = services().printing
     if printing is None:
         return {"printed": False, "print_status": "none"}
     try:
-        if replayed:
-            result = printing.status_for(ticket["token"])
-        else:
-            result = printing.submit_token(ticket["token"], device.id if device else None, ticket["track_url"])
+        # Also on a replayed request: the job id comes from the ticket, so a job that exists is
+        # answered as it stands, and one that a crash kept from being stored is made now.
+        result = printing.submit_token(ticket["token"], device.id if device else None, ticket["track_url"])
     except Exception:  # the spool records its own failures; the ticket stands
         services().app_logger.exception("print submit failed for %s", ticket["code"])
         return {"printed": False, "print_status": "failed"}
