@@ -180,6 +180,10 @@ class AdminService:
             clash = s.scalar(select(Field.code).where(Field.prefix == prefix, Field.id != field.id))
             if clash:
                 raise _conflict("prefix_taken", f"Tiền tố {prefix} đã dùng cho lĩnh vực “{clash}”.")
+            if field.id is not None and prefix != field.prefix and self._issued_today(s, field.id):
+                # Today's codes must stay unique and keep meaning the same field: change it tomorrow.
+                raise _conflict("prefix_in_use_today",
+                                "Lĩnh vực này đã cấp số hôm nay; chỉ đổi tiền tố được từ ngày mai.")
             field.prefix = prefix
         if "hours" in data:
             field.hours = _hours(data["hours"])
@@ -198,6 +202,10 @@ class AdminService:
             if not isinstance(data["active"], bool):
                 raise _invalid("invalid_active", "“active” phải là true hoặc false.")
             field.active = data["active"]
+
+    def _issued_today(self, s: Session, field_id: int) -> bool:
+        return s.scalar(select(Ticket.id).where(Ticket.issued_field_id == field_id,
+                                                Ticket.service_day == self.engine.today()).limit(1)) is not None
 
     def add_field(self, data: dict, user_id: int | None = None) -> dict:
         for key in ("name", "prefix"):

@@ -436,3 +436,14 @@ def test_admin_changes_are_in_the_event_log(client, admin, app):
     with app.extensions["motcua"].storage.read() as s:
         kinds = s.scalars(select(Event.kind)).all()
     assert "admin_field_changed" in kinds
+
+
+def test_a_prefix_cannot_change_after_the_field_issued_today(client, admin, engine, clock):
+    ticket = engine.issue_ticket("ho-tich")
+    r = client.patch("/api/admin/fields/ho-tich", json={"prefix": "HT"}, headers=admin)
+    assert r.status_code == 409 and error_code(r) == "prefix_in_use_today"
+    assert engine.ticket_status(ticket["token"])["code"] == "A001"
+    assert engine.issue_ticket("ho-tich")["code"] == "A002"  # nothing changed
+    clock.advance(days=1)
+    r = client.patch("/api/admin/fields/ho-tich", json={"prefix": "HT"}, headers=admin)
+    assert r.status_code == 200 and engine.issue_ticket("ho-tich")["code"] == "HT001"
