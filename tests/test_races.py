@@ -128,8 +128,9 @@ def test_two_server_processes_share_postgresql_and_redis(tmp_path):
         pytest.skip("no Redis at 127.0.0.1:6379")
     url, schema = _pg_schema_url()
     env = {"DATABASE_URL": url, "MESSAGE_QUEUE_URL": "redis://127.0.0.1:6379/0", "SECRET_KEY": "shared-secret"}
-    a = LiveServer(tmp_path / "a", env=env).start()
-    b = LiveServer(tmp_path / "b", env=env).start()
+    # One process in each async mode: both must speak through the same Redis and PostgreSQL.
+    a = LiveServer(tmp_path / "a", env=env, async_mode="eventlet").start()
+    b = LiveServer(tmp_path / "b", env=env, async_mode="threading").start()
     try:
         heard = threading.Event()
         calls = []
