@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import (
+    COUNTER_STATES,
     PRIORITY_REASONS,
     Announcement,
     Counter,
@@ -31,16 +32,9 @@ from .models import (
     Office,
     Rating,
     Ticket,
-    User,
 )
 from .storage import Storage
 
-PRIORITY_NAMES = {
-    "elderly": "Người cao tuổi",
-    "disabled": "Người khuyết tật",
-    "pregnant": "Phụ nữ mang thai hoặc có con nhỏ",
-    "merit": "Người có công với cách mạng",
-}
 RATING_LEVELS = {
     3: [(3, "Rất hài lòng"), (2, "Hài lòng"), (1, "Không hài lòng")],
     5: [(5, "Rất hài lòng"), (4, "Hài lòng"), (3, "Bình thường"), (2, "Không hài lòng"), (1, "Rất không hài lòng")],
@@ -534,7 +528,7 @@ class QueueEngine:
         return view
 
     def set_counter_state(self, counter_number: int, state: str, clerk_id: int | None = None) -> dict:
-        if state not in ("open", "paused", "closed"):
+        if state not in COUNTER_STATES:
             raise _invalid("invalid_state", "Trạng thái quầy không hợp lệ.")
         with self.storage.write() as s:
             counter = self._counter(s, counter_number, lock=True)
@@ -830,7 +824,3 @@ STATUS_NAMES = {
     "no_show": "vắng mặt", "cancelled": "đã huỷ", "expired": "hết hạn",
 }
 
-
-def clerk_name(s: Session, user_id: int | None) -> str | None:
-    user = s.get(User, user_id) if user_id else None
-    return (user.display_name or user.username) if user else None
