@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .auth import AuthError, create_pairing, create_user, set_password
+from .auth import AuthError, create_pairing, create_user, pairing_url, set_password
 from .engine import QueueEngine, QueueError, parse_hours
 from .models import (
     DEVICE_KINDS,
@@ -36,7 +36,6 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PREFIX = re.compile(r"^[A-Z]{1,2}$")
 HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 ICON = re.compile(r"^[a-z0-9-]{1,64}$")
-DEVICE_PAGES = {"kiosk": "kiosk", "display": "display", "tablet": "rating"}
 MAX_REASONS = 20
 
 
@@ -429,7 +428,7 @@ class AdminService:
         with self.storage.write() as s:
             self._audit(s, "device_pairing", user_id, device=device.id, device_kind=kind)
         view = next(d for d in self.devices() if d["id"] == device.id)
-        return {"device": view, "code": code, "url": f"{base_url.rstrip('/')}/{DEVICE_PAGES[kind]}?pair={code}"}
+        return {"device": view, "code": code, "url": pairing_url(base_url, kind, code)}
 
     def revoke_device(self, device_id: int, user_id: int | None = None) -> dict:
         with self.storage.write() as s:

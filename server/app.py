@@ -37,6 +37,7 @@ class Services:
     config: Config
     storage: Storage
     engine: QueueEngine
+    admin: Any = None  # server.admin_service.AdminService
     printing: Any = None
     app_logger: logging.Logger | None = None
 
@@ -65,7 +66,10 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
 
     storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
     engine = QueueEngine(storage, config.tz, clock=engine_clock)
-    services = Services(config=config, storage=storage, engine=engine, app_logger=app.logger)
+    from .admin_service import AdminService
+
+    services = Services(config=config, storage=storage, engine=engine, admin=AdminService(storage, engine),
+                        app_logger=app.logger)
     app.extensions["motcua"] = services
 
     csrf.init_app(app)

@@ -132,6 +132,14 @@ def create_pairing(storage: Storage, kind: str, counter_number: int | None = Non
     return device, code
 
 
+DEVICE_PAGES = {"kiosk": "kiosk", "display": "display", "tablet": "rating"}
+
+
+def pairing_url(base_url: str, kind: str, code: str) -> str:
+    """The link that pairs a device when opened on it: its own page with the one-time code."""
+    return f"{base_url.rstrip('/')}/{DEVICE_PAGES[kind]}?pair={code}"
+
+
 def complete_pairing(storage: Storage, code: str) -> tuple[Device, str]:
     """Exchange a pairing code for the device's long-lived token; the code works once."""
     code = (code or "").strip().upper().replace("-", "").replace(" ", "")

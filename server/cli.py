@@ -183,7 +183,7 @@ def _user(config, args) -> int:
 
 
 def _device(config, args) -> int:
-    from .auth import AuthError, create_pairing
+    from .auth import AuthError, create_pairing, pairing_url
     from .setup import prepare
 
     storage = prepare(config)
@@ -192,10 +192,9 @@ def _device(config, args) -> int:
     except AuthError as err:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 2
-    base = (args.url or config.public_url or "http://localhost:8000").rstrip("/")
-    page = {"kiosk": "kiosk", "display": "display", "tablet": "rating"}[args.kind]
+    base = args.url or config.public_url or "http://localhost:8000"
     print(f"Mã ghép nối: {code} (dùng một lần, hết hạn sau 24 giờ)")
-    print(f"Mở trên thiết bị: {base}/{page}?pair={code}")
+    print(f"Mở trên thiết bị: {pairing_url(base, args.kind, code)}")
     return 0
 
 

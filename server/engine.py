@@ -123,6 +123,24 @@ _SET_CURRENT = (update(Counter).where(Counter.id == bindparam("b_counter_id"))
                         state=case((Counter.state == "closed", "open"), else_=Counter.state)))
 
 
+def people_ahead(s: Session, ticket: Ticket) -> int:
+    """How many waiting tickets of its field are called before this one (priority, then issue time)."""
+    if ticket.status != "waiting":
+        return 0
+    return s.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.status == "waiting", Ticket.field_id == ticket.field_id,
+            Ticket.service_day == ticket.service_day, Ticket.id != ticket.id,
+            or_(
+                Ticket.priority_rank < ticket.priority_rank,
+                and_(Ticket.priority_rank == ticket.priority_rank,
+                     or_(Ticket.issued_at < ticket.issued_at,
+                         and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id))),
+            ),
+        )
+    )
+
+
 class QueueError(Exception):
     """A rule refused the request. `kind` is not_found, conflict or invalid; `message` is Vietnamese."""
 
@@ -631,7 +649,7 @@ class QueueEngine:
 
     def _ticket_view(self, s: Session, ticket: Ticket, field: Field | None = None) -> dict:
         field = field if field is not None and field.id == ticket.field_id else s.get(Field, ticket.field_id)
-        ahead = self._ahead(s, ticket) if ticket.status == "waiting" else 0
+        ahead = people_ahead(s, ticket)
         counter_number = None
         if ticket.counter_id and ticket.status in ("called", "done", "no_show"):
             counter_number = s.scalar(select(Counter.number).where(Counter.id == ticket.counter_id))
@@ -653,20 +671,6 @@ class QueueEngine:
             "counter": counter_number,
             "call_count": ticket.call_count or 0,
         }
-
-    def _ahead(self, s: Session, ticket: Ticket) -> int:
-        return s.scalar(
-            select(func.count(Ticket.id)).where(
-                Ticket.status == "waiting", Ticket.field_id == ticket.field_id,
-                Ticket.service_day == ticket.service_day, Ticket.id != ticket.id,
-                or_(
-                    Ticket.priority_rank < ticket.priority_rank,
-                    and_(Ticket.priority_rank == ticket.priority_rank,
-                         or_(Ticket.issued_at < ticket.issued_at,
-                             and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id))),
-                ),
-            )
-        )
 
     def _service_seconds(self, s: Session, field_ids: list[int] | None = None) -> dict[int, float]:
         """Mean service time per field over its last served tickets (up to 7 days back)."""

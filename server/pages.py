@@ -1,9 +1,7 @@
 """The home page: links to every surface, and the ticket's QR picture."""
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -32,13 +30,7 @@ def set_language(code: str):
 @bp.get("/qr/<token>.svg")
 def ticket_qr(token: str):
     """The QR of a ticket's own page, drawn by the server so the kiosk needs no QR library."""
-    import qrcode
-    import qrcode.image.svg
-
-    from .api.util import engine, track_url
+    from .api.util import engine, qr_svg, track_url
 
     engine().ticket_status(token)  # 404 for an unknown token
-    image = qrcode.make(track_url(token), image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    out = io.BytesIO()
-    image.save(out)
-    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
+    return qr_svg(track_url(token), "private, max-age=86400")

@@ -36,10 +36,11 @@ import time
 import uuid
 from typing import Any, Callable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from printer.backends import PrintError, open_backend
 from printer.ticket import DEFAULT_FOOTER, PRIORITY_LABELS_VI, TicketPrint
+from server.engine import people_ahead
 from server.models import Device, Event, Field, Office, PrintJob, Ticket
 
 log = logging.getLogger(__name__)
@@ -326,13 +327,7 @@ class PrintService:
     def _ticket_print(self, s, ticket: Ticket, job: PrintJob) -> TicketPrint:
         field = s.get(Field, ticket.field_id)
         office = s.scalar(select(Office).order_by(Office.id).limit(1))
-        ahead = s.scalar(select(func.count(Ticket.id)).where(
-            Ticket.status == "waiting",
-            Ticket.field_id == ticket.field_id,
-            Ticket.id != ticket.id,
-            or_(Ticket.priority_rank < ticket.priority_rank,
-                and_(Ticket.priority_rank == ticket.priority_rank, Ticket.issued_at < ticket.issued_at)),
-        )) if ticket.status == "waiting" else 0
+        ahead = people_ahead(s, ticket)  # the queue's own rule, from the engine
         settings = (office.settings or {}) if office else {}
         return TicketPrint(
             office_name=office.name if office else "Bộ phận một cửa",

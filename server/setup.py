@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from .admin_service import PREFIX
 from .auth import create_user
 from .config import Config
 from .engine import RATING_LEVELS, parse_hours
@@ -72,7 +73,7 @@ def validate_seed(data: dict) -> None:
         code, prefix, name = f.get("code"), f.get("prefix"), f.get("name")
         if not (isinstance(code, str) and code and isinstance(name, str) and name):
             raise SeedError(f"Lĩnh vực thiếu code hoặc name: {f}")
-        if not (isinstance(prefix, str) and 1 <= len(prefix) <= 2 and prefix.isalpha() and prefix.isupper()):
+        if not (isinstance(prefix, str) and PREFIX.match(prefix)):
             raise SeedError(f"Tiền tố của lĩnh vực {code} phải là 1–2 chữ in hoa: {prefix!r}")
         if prefix in prefixes or code in codes:
             raise SeedError(f"Trùng mã hoặc tiền tố: {code} / {prefix}")

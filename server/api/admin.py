@@ -5,25 +5,22 @@ revoking) live in server/admin_service.py.
 """
 from __future__ import annotations
 
-import io
+from urllib.parse import urlencode
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
 from ..admin_service import AdminService
 from ..auth import current_user, require_role
 from . import bp
 from .errors import api_error, json_body
-from .util import engine, public_base_url, services
+from .util import engine, public_base_url, qr_svg, services
 
 require_admin = require_role("admin")
 QR_MAX = 500
 
 
 def _service() -> AdminService:
-    found = services()
-    if not hasattr(found, "_admin_service"):
-        found._admin_service = AdminService(found.storage, found.engine)
-    return found._admin_service
+    return services().admin
 
 
 def _me() -> int:
@@ -168,7 +165,7 @@ def admin_list_devices():
 def admin_pair_device():
     """A pairing code, the link that pairs a device when opened on it, and the link's QR picture."""
     result = _service().pair_device(json_body(), public_base_url(), _me())
-    result["qr_url"] = "/api/admin/qr.svg?" + _query(text=result["url"])
+    result["qr_url"] = "/api/admin/qr.svg?" + urlencode({"text": result["url"]})
     return jsonify(result), 201
 
 
@@ -182,22 +179,10 @@ def admin_revoke_device(device_id: int):
 @require_admin
 def admin_qr_svg():
     """The QR of a pairing link, as SVG (admin only: the link holds a pairing code)."""
-    import qrcode
-    import qrcode.image.svg
-
     text = request.args.get("text", "")
     if not text or len(text) > QR_MAX:
         raise api_error(422, "invalid_text", f"Cần nội dung QR dài 1–{QR_MAX} ký tự.")
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    out = io.BytesIO()
-    image.save(out)
-    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
-
-
-def _query(**params) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
+    return qr_svg(text, "no-store")
 
 
 # ----- announcements ------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Small helpers the API modules share."""
 from __future__ import annotations
 
-from flask import current_app, request
+import io
+
+from flask import Response, current_app, request
 
 from .errors import api_error
 
@@ -28,3 +30,14 @@ def int_arg(value, name: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise api_error(422, "invalid_" + name, f"Giá trị “{name}” phải là số nguyên.") from None
+
+
+def qr_svg(text: str, cache: str) -> Response:
+    """A QR code of `text` as an SVG response (the kiosk's ticket, the admin's pairing links)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    out = io.BytesIO()
+    image.save(out)
+    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": cache})
