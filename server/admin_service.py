@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .auth import AuthError, create_pairing, create_user, pairing_url, set_password
-from .engine import QueueEngine, QueueError, parse_hours
+from .engine import QueueEngine, QueueError, normalise_span
 from .models import (
     DEVICE_KINDS,
     ROLES,
@@ -34,7 +34,6 @@ from .storage import Storage
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PREFIX = re.compile(r"^[A-Z]{1,2}$")
-HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 ICON = re.compile(r"^[a-z0-9-]{1,64}$")
 MAX_REASONS = 20
 
@@ -82,14 +81,11 @@ def _hours(value: Any) -> list[str]:
         raise _invalid("invalid_hours", "Giờ cấp số là danh sách khoảng giờ, ví dụ [\"07:00-11:30\", \"13:00-16:30\"].")
     spans = []
     for item in value:
-        text = item.replace(" ", "").replace("–", "-") if isinstance(item, str) else ""
-        if not HOURS.match(text):
-            raise _invalid("invalid_hours", f"Khoảng giờ “{item}” không đúng dạng HH:MM-HH:MM.")
         try:
-            parse_hours([text])
+            spans.append(normalise_span(item if isinstance(item, str) else ""))
         except ValueError:
-            raise _invalid("invalid_hours", f"Khoảng giờ “{item}”: giờ bắt đầu phải trước giờ kết thúc.") from None
-        spans.append(text)
+            raise _invalid("invalid_hours", f"Khoảng giờ “{item}” không đúng: viết như 07:30-11:30 hoặc 7h30-11h30, "
+                                            "giờ bắt đầu trước giờ kết thúc.") from None
     return sorted(spans)
 
 

@@ -8,6 +8,7 @@ engine tells its listeners (see `server/events.py`), which emit to the boards.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import statistics
 import time
@@ -45,7 +46,7 @@ DEFAULT_RATING_REASONS = [
     {"code": "waiting", "name": "Thời gian chờ lâu"},
     {"code": "speed", "name": "Giải quyết chậm"},
     {"code": "harassment", "name": "Gây phiền hà, nhũng nhiễu"},
-    {"code": "facility", "name": "Cơ sở vật chất"},
+    {"code": "facility", "name": "Cơ sở vật chất chưa tốt"},
 ]
 COMMENT_MAX = 500
 RECENT_CALLS = 10
@@ -172,17 +173,30 @@ class Change:
     data: dict[str, Any] = dc_field(default_factory=dict)
 
 
+_SPAN = re.compile(r"^\s*(\d{1,2})(?:[:hH.](\d{2})?)?\s*[-–—]\s*(\d{1,2})(?:[:hH.](\d{2})?)?\s*$")
+
+
+def normalise_span(text: str) -> str:
+    """"7h30-11h30", "7:30 – 11:30", "07:30-11:30" -> "07:30-11:30"; raises ValueError otherwise."""
+    match = _SPAN.match(str(text))
+    if not match:
+        raise ValueError(f"bad hours {text!r}")
+    h1, m1, h2, m2 = match.groups()
+    try:
+        a, b = dt.time(int(h1), int(m1 or 0)), dt.time(int(h2), int(m2 or 0))
+    except ValueError:
+        raise ValueError(f"bad hours {text!r}") from None
+    if a >= b:
+        raise ValueError(f"bad hours {text!r}")
+    return f"{a:%H:%M}-{b:%H:%M}"
+
+
 def parse_hours(hours: Iterable[str]) -> list[tuple[dt.time, dt.time]]:
-    """["07:00-11:30", "13:00-16:30"] -> time pairs; raises ValueError on a bad range."""
+    """["07:00-11:30", "13h-16h30"] -> time pairs; raises ValueError on a bad range."""
     spans = []
     for text in hours or []:
-        start, sep, end = str(text).partition("-")
-        if not sep:
-            raise ValueError(f"bad hours {text!r}")
-        a, b = dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())
-        if a >= b:
-            raise ValueError(f"bad hours {text!r}")
-        spans.append((a, b))
+        start, _, end = normalise_span(text).partition("-")
+        spans.append((dt.time.fromisoformat(start), dt.time.fromisoformat(end)))
     return spans
 
 

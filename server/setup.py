@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .admin_service import PREFIX
 from .auth import create_user
 from .config import Config
-from .engine import RATING_LEVELS, parse_hours
+from .engine import RATING_LEVELS, normalise_span, parse_hours
 from .models import Counter, CounterField, Field, Office, User
 from .storage import Storage
 
@@ -113,7 +113,8 @@ def apply_seed(storage: Storage, data: dict) -> None:
         for position, f in enumerate(data["fields"]):
             field = by_code.get(f["code"]) or Field(code=f["code"])
             field.name, field.prefix, field.hint = f["name"], f["prefix"], f.get("hint", "")
-            field.minutes, field.hours, field.daily_cap = f.get("minutes"), f.get("hours") or [], f.get("daily_cap")
+            field.minutes, field.daily_cap = f.get("minutes"), f.get("daily_cap")
+            field.hours = [normalise_span(span) for span in f.get("hours") or []]
             field.icon, field.position, field.active = f.get("icon"), position, f.get("active", True)
             s.add(field)
             by_code[field.code] = field

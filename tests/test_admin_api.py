@@ -141,13 +141,21 @@ def test_issuing_hours_set_by_the_admin_apply_at_once(client, admin):
     assert r.status_code == 409 and error_code(r) == "outside_hours"
 
 
+def test_hours_written_the_vietnamese_way_are_understood(client, admin):
+    r = client.patch("/api/admin/fields/ho-tich", json={"hours": ["7h30-11h30", "13h - 16h30"]}, headers=admin)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["hours"] == ["07:30-11:30", "13:00-16:30"]
+    # the test clock stands at 08:00: inside the first span
+    assert client.post("/api/tickets", json={"field": "ho-tich"}).status_code == 201
+
+
 @pytest.mark.parametrize("body,status,code", [
     ({"prefix": "a"}, 422, "invalid_prefix"),
     ({"prefix": "ABC"}, 422, "invalid_prefix"),
     ({"prefix": "Đ"}, 422, "invalid_prefix"),
     ({"prefix": "B"}, 409, "prefix_taken"),
     ({"name": "  "}, 422, "invalid_name"),
-    ({"hours": ["7h-11h"]}, 422, "invalid_hours"),
+    ({"hours": ["sáng"]}, 422, "invalid_hours"),
     ({"hours": ["11:30-07:00"]}, 422, "invalid_hours"),
     ({"hours": "07:00-11:30"}, 422, "invalid_hours"),
     ({"daily_cap": 0}, 422, "invalid_daily_cap"),
