@@ -621,7 +621,10 @@ class QueueEngine:
             "comment_max": COMMENT_MAX,
         }
 
-    def rate(self, token: str, score: Any, reasons: Any = None, comment: Any = None) -> dict:
+    def rate(self, token: str, score: Any, reasons: Any = None, comment: Any = None, *,
+             source: str = "phone", tablet_counter_id: int | None = None) -> dict:
+        """The citizen's one rating of a served ticket: from its own page (the token is the secret)
+        or from the tablet paired to the counter that served it (`tablet_counter_id`)."""
         scale = self.rating_scale()
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= scale["scale"]:
             raise _invalid("invalid_score", f"Điểm đánh giá phải là số nguyên từ 1 đến {scale['scale']}.")
@@ -638,18 +641,22 @@ class QueueEngine:
                 raise _not_found("ticket_not_found", "Không tìm thấy phiếu này.")
             if ticket.status != "done":
                 raise _conflict("not_served", "Số này chưa được phục vụ xong nên chưa đánh giá được.")
+            if source == "tablet" and ticket.counter_id != tablet_counter_id:
+                raise _conflict("wrong_counter", "Máy tính bảng này chỉ nhận đánh giá cho quầy của nó.")
             if s.scalar(select(Rating.id).where(Rating.ticket_id == ticket.id)):
                 raise _conflict("already_rated", "Số này đã được đánh giá. Xin cảm ơn!")
             rating = Rating(ticket_id=ticket.id, score=score, scale=scale["scale"], reasons=sorted(set(reasons)),
                             comment=comment.strip(), counter_id=ticket.counter_id, clerk_id=ticket.clerk_id,
-                            field_id=ticket.field_id, created_at=self.now())
+                            field_id=ticket.field_id, created_at=self.now(), source=source)
             s.add(rating)
             s.flush()
-            self._event(s, "rated", ticket, counter_id=ticket.counter_id, user_id=ticket.clerk_id, score=score)
+            self._event(s, "rated", ticket, counter_id=ticket.counter_id, user_id=ticket.clerk_id, score=score,
+                        source=source)
             counter_number = s.scalar(select(Counter.number).where(Counter.id == ticket.counter_id))
         self._tell([Change("rated", {"token": token, "counter": counter_number}),
                     Change("ticket_updated", {"token": token})])
-        return {"ticket": ticket.code, "score": score, "reasons": rating.reasons, "comment": rating.comment}
+        return {"ticket": ticket.code, "score": score, "reasons": rating.reasons, "comment": rating.comment,
+                "source": source}
 
     # ----- reading ----------------------------------------------------------
     def ticket_status(self, token: str) -> dict:

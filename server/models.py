@@ -191,6 +191,12 @@ class Rating(Base):
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
     created_at: Mapped[dt.datetime]
+    # Where the citizen rated: "tablet" (the counter's paired tablet) or "phone" (the ticket's own
+    # page). None for ratings made before motcua recorded it.
+    source: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+RATING_SOURCES = ("tablet", "phone")
 
 
 class Announcement(Base):

@@ -250,15 +250,16 @@ def test_rating_scale_default_three_levels(client):
     assert {"code": "harassment", "name": "Gây phiền hà, nhũng nhiễu"} in scale["reasons"]
 
 
-def test_rating_once_after_service(client, clerk):
+def test_rating_once_after_service(app, client, clerk):
+    phone = app.test_client()  # the citizen's own phone, not the clerk's logged-in browser
     t = issue(client)
-    r = client.post("/api/ratings", json={"token": t["token"], "score": 3})
+    r = phone.post("/api/ratings", json={"token": t["token"], "score": 3})
     assert r.status_code == 409 and error_code(r) == "not_served"
     client.post("/api/counters/1/call-next", headers=clerk)
     client.post("/api/counters/1/finish", headers=clerk)
-    r = client.post("/api/ratings", json={"token": t["token"], "score": 1, "reasons": ["waiting"], "comment": "Lâu"})
+    r = phone.post("/api/ratings", json={"token": t["token"], "score": 1, "reasons": ["waiting"], "comment": "Lâu"})
     assert r.status_code == 201
-    r = client.post("/api/ratings", json={"token": t["token"], "score": 3})
+    r = phone.post("/api/ratings", json={"token": t["token"], "score": 3})
     assert r.status_code == 409 and error_code(r) == "already_rated"
 
 
@@ -298,13 +299,14 @@ def test_unpaired_device(client):
 
 # ----- reports ------------------------------------------------------------------------------
 def _a_served_day(client, clerk, clock):
+    phone = client.application.test_client()  # the citizen rates from the ticket's own page
     a = issue(client)
     issue(client, "chung-thuc")
     clock.advance(minutes=10)
     client.post("/api/counters/1/call-next", headers=clerk)  # A001 waited 10 min
     clock.advance(minutes=4)
     client.post("/api/counters/1/finish", headers=clerk)      # served 4 min
-    client.post("/api/ratings", json={"token": a["token"], "score": 3})
+    phone.post("/api/ratings", json={"token": a["token"], "score": 3})
     client.post("/api/counters/2/call-next", headers=clerk)   # B001 waited 14 min
     client.post("/api/counters/2/no-show", headers=clerk)
 
@@ -387,3 +389,33 @@ def test_a_retried_issue_prints_once(app, client):
     assert first["printed"] and again["printed"] and first["token"] == again["token"]
     with app.extensions["motcua"].storage.read() as s:
         assert s.scalar(select(func.count(PrintJob.id))) == 1
+
+
+def test_a_clerk_cannot_rate_their_own_service(app, client, clerk):
+    t = issue(client)
+    client.post("/api/counters/1/call-next", headers=clerk)
+    client.post("/api/counters/1/finish", headers=clerk)
+    by_token = app.test_client().post("/api/ratings", json={"token": t["token"], "score": 3}, headers=clerk)
+    assert by_token.status_code == 403 and error_code(by_token) == "staff_cannot_rate"
+    by_session = client.post("/api/ratings", json={"token": t["token"], "score": 3})  # the clerk's browser
+    assert by_session.status_code == 403 and error_code(by_session) == "staff_cannot_rate"
+    # the citizen's own rating still counts, and says where it came from
+    r = app.test_client().post("/api/ratings", json={"token": t["token"], "score": 2})
+    assert r.status_code == 201 and r.get_json()["source"] == "phone"
+
+
+def test_a_tablet_rates_only_what_its_counter_served(app, client, clerk):
+    storage = app.extensions["motcua"].storage
+    tablets = {}
+    for counter in (1, 2):
+        _, code = create_pairing(storage, "tablet", counter)
+        tablet = app.test_client()
+        assert tablet.post("/api/devices/pair", json={"code": code}).status_code == 200
+        tablets[counter] = tablet
+    t = issue(client)
+    client.post("/api/counters/1/call-next", headers=clerk)
+    client.post("/api/counters/1/finish", headers=clerk)
+    r = tablets[2].post("/api/ratings", json={"token": t["token"], "score": 1})
+    assert r.status_code == 409 and error_code(r) == "wrong_counter"
+    r = tablets[1].post("/api/ratings", json={"token": t["token"], "score": 3})
+    assert r.status_code == 201 and r.get_json()["source"] == "tablet"
