@@ -142,6 +142,17 @@ def people_ahead(s: Session, ticket: Ticket) -> int:
     )
 
 
+class IssuedTicket(NamedTuple):
+    """A ticket being issued, as the issue hooks see it (inside its transaction)."""
+
+    id: int
+    token: str
+    code: str
+    device_id: int | None
+    issued_at: dt.datetime
+    context: dict
+
+
 class QueueError(Exception):
     """A rule refused the request. `kind` is not_found, conflict or invalid; `message` is Vietnamese."""
 
@@ -206,6 +217,9 @@ class QueueEngine:
         self.tz = tz
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.listeners: list[Callable[[list[Change]], None]] = []
+        # Writes that must commit with a new ticket (the print spool's job): each hook gets the
+        # transaction's connection and an IssuedTicket, inside the ticket's own transaction.
+        self.issue_hooks: list[Callable[[Any, "IssuedTicket"], None]] = []
         self._expired_through: dt.date | None = None
         self._forget_caches()
 
@@ -252,7 +266,10 @@ class QueueEngine:
 
     # ----- issue ----------------------------------------------------------
     def issue_ticket(self, field_code: str, priority: str | None = None, *,
-                     idempotency_key: str | None = None, device_id: int | None = None) -> dict:
+                     idempotency_key: str | None = None, device_id: int | None = None,
+                     context: dict | None = None) -> dict:
+        """Issue the next ticket of a field. `context` goes to the issue hooks as it is
+        (the request's base URL for the ticket's QR, say)."""
         if priority is not None and priority not in PRIORITY_REASONS:
             raise _invalid("invalid_priority", "Lý do ưu tiên không hợp lệ.")
         self.roll_day()
@@ -262,7 +279,7 @@ class QueueEngine:
                 return existing
         try:
             with self.storage.write() as s:
-                view = self._issue(s, field_code, priority, idempotency_key, device_id)
+                view = self._issue(s, field_code, priority, idempotency_key, device_id, context or {})
         except IntegrityError:
             # Two retries with the same key raced; the other one won.
             if idempotency_key:
@@ -287,7 +304,7 @@ class QueueEngine:
             view["replayed"] = True
             return view
 
-    def _issue(self, s: Session, field_code, priority, idempotency_key, device_id) -> dict:
+    def _issue(self, s: Session, field_code, priority, idempotency_key, device_id, context: dict) -> dict:
         """The hot path: a few Core statements in one short transaction."""
         rules = self._field_rules().get(field_code)
         if rules is None or not rules.active:
@@ -317,6 +334,8 @@ class QueueEngine:
         conn.execute(_INSERT_EVENT, {"at": now, "kind": "issued", "ticket_id": ticket_id, "field_id": rules.id,
                                      "counter_id": None, "user_id": None, "device_id": device_id,
                                      "data": {"code": code, "priority": priority}})
+        for hook in self.issue_hooks:
+            hook(conn, IssuedTicket(ticket_id, token, code, device_id, now, context))
         # Every waiting ticket of this field with the same or a higher priority was issued earlier.
         ahead = conn.execute(_COUNT_AHEAD, {"field_id": rules.id, "day": day, "rank": rank,
                                             "ticket_id": ticket_id}).scalar_one()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import request
+from flask import current_app, request
 
 from .auth import DEVICE_COOKIE, device_counter_number, device_from_token
 from .engine import Change, QueueEngine, QueueError
@@ -123,6 +123,11 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         except QueueError as err:
             return {"error": {"code": err.code, "message": err.message}}
         join_room(f"ticket:{token}")
+        printing = current_app.extensions["motcua"].printing
+        if printing is not None:
+            # A kiosk follows the ticket it just issued to learn how its print went; the print
+            # may already be over, so the answer carries where it stands (then `print_status`).
+            view["print"] = printing.status_for(token)
         return view
 
     @socketio.on("sync")
