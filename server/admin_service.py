@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .auth import AuthError, create_pairing, create_user, pairing_url, set_password
+from .auth import AuthError, create_pairing, create_user, end_user_access, pairing_url, set_password
 from .engine import QueueEngine, QueueError, normalise_span
 from .models import (
     DEVICE_KINDS,
@@ -367,6 +367,8 @@ class AdminService:
                     raise _conflict("cannot_disable_self", "Bạn không thể tự khoá tài khoản của chính mình.")
                 if not data["active"] and user.role == "admin" and user.active and self._active_admins(s) <= 1:
                     raise _conflict("last_admin", "Không thể khoá quản trị viên cuối cùng.")
+                if user.active and not data["active"]:
+                    end_user_access(s, user.id)  # a disabled user is logged out everywhere at once
                 user.active = data["active"]
             self._audit(s, "user_changed", user_id, user=user.username, keys=sorted(data))
             s.flush()

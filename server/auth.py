@@ -10,11 +10,12 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from .errors import api_error
 from .extensions import csrf
@@ -47,9 +48,33 @@ def _now() -> dt.datetime:
 
 
 # ----- users ---------------------------------------------------------------
-def check_password_strength(password: str) -> None:
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("server").joinpath("data/common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+_LEET = str.maketrans("@4310$5!7", "aaeiossit")
+_RUNS = ("0123456789", "9876543210", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm",
+         "1qaz2wsx3edc4rfv", "q1w2e3r4t5y6u7i8o9p0")
+
+
+def check_password_strength(password: str, username: str = "", display_name: str = "") -> None:
+    """Refuse what a guesser tries first: short, repeated, keyboard runs, common, or the user's name."""
     if len(password) < MIN_PASSWORD:
         raise AuthError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.")
+    lowered = password.lower()
+    if len(set(lowered)) < 4:
+        raise AuthError("Mật khẩu lặp lại quá ít ký tự khác nhau; hãy chọn mật khẩu khó đoán hơn.")
+    core = lowered.rstrip("0123456789!@#$%^&*.").translate(_LEET)  # "P@ssw0rd123!" -> "password"
+    common = _common_passwords()
+    if lowered in common or lowered.translate(_LEET) in common or core in common \
+            or any(lowered in run for run in _RUNS):
+        raise AuthError("Mật khẩu này quá phổ biến, dễ bị đoán; hãy chọn mật khẩu khác.")
+    for name in (username, *display_name.split()):
+        name = name.strip().lower()
+        if len(name) >= 3 and (name in lowered or name in core):
+            raise AuthError("Mật khẩu không được chứa tên đăng nhập hoặc họ tên.")
 
 
 def create_user(storage: Storage, username: str, password: str, role: str, display_name: str = "") -> User:
@@ -58,26 +83,37 @@ def create_user(storage: Storage, username: str, password: str, role: str, displ
         raise AuthError("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch dưới, gạch ngang.")
     if role not in ROLES:
         raise AuthError(f"Vai trò phải là một trong: {', '.join(ROLES)}.")
-    check_password_strength(password)
+    check_password_strength(password, username, display_name)
     with storage.write() as s:
         if s.scalar(select(User.id).where(User.username == username)):
             raise AuthError(f"Tên đăng nhập {username} đã có.")
         user = User(username=username, display_name=display_name or username, role=role,
-                    password_hash=_hasher.hash(password), active=True, created_at=_now())
+                    password_hash=_hasher.hash(password), active=True, created_at=_now(), auth_generation=0)
         s.add(user)
     return user
 
 
 def set_password(storage: Storage, user_id: int, password: str) -> None:
-    check_password_strength(password)
-    with storage.write() as s:
+    with storage.read() as s:
         user = s.get(User, user_id)
         if user is None:
             raise AuthError("Không có người dùng này.")
-        user.password_hash = _hasher.hash(password)
-        # A new password ends every API token of the old one.
-        for token in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
-            s.delete(token)
+    check_password_strength(password, user.username, user.display_name or "")
+    with storage.write() as s:
+        s.execute(update(User).where(User.id == user_id).values(password_hash=_hasher.hash(password)))
+        end_user_access(s, user_id)  # a new password ends every session and token of the old one
+
+
+def end_access(storage: Storage, user_id: int) -> None:
+    """Log the user out everywhere: every session cookie and every bearer token stops working."""
+    with storage.write() as s:
+        end_user_access(s, user_id)
+
+
+def end_user_access(s, user_id: int) -> None:
+    """Inside a write transaction: move the session generation on and delete every token."""
+    s.execute(update(User).where(User.id == user_id).values(auth_generation=User.auth_generation + 1))
+    s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
 
 
 def authenticate(storage: Storage, username: str, password: str) -> User | None:
@@ -98,13 +134,6 @@ def issue_token(storage: Storage, user: User) -> str:
         s.add(ApiToken(token_hash=_sha(token), user_id=user.id, created_at=_now(),
                        expires_at=_now() + dt.timedelta(days=TOKEN_DAYS)))
     return token
-
-
-def revoke_token(storage: Storage, token: str) -> None:
-    with storage.write() as s:
-        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(token)))
-        if row:
-            s.delete(row)
 
 
 def user_json(user: User) -> dict:
@@ -205,6 +234,9 @@ def current_user() -> User | None:
         if _now().timestamp() - started < hours * 3600:
             with storage.read() as s:
                 user = s.get(User, session["uid"])
+            if user is not None and session.get("gen") != user.auth_generation:
+                user = None  # logged out, new password or disabled since this cookie was made
+                session.clear()
             g.motcua_via = "session"
         else:
             session.clear()
@@ -249,4 +281,5 @@ def login_session(user: User) -> None:
     session.clear()
     session.permanent = True
     session["uid"] = user.id
+    session["gen"] = user.auth_generation
     session["auth_at"] = _now().timestamp()

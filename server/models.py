@@ -111,6 +111,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
+    # Every session cookie carries the generation it was made in; logging out, a new password
+    # or disabling the user moves it on, and every older cookie stops working at once.
+    auth_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):
@@ -170,6 +173,7 @@ class Ticket(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), nullable=True)
+    issued_from: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's address
     issued_at: Mapped[dt.datetime]
     called_at: Mapped[dt.datetime | None]
     first_called_at: Mapped[dt.datetime | None]
