@@ -461,7 +461,7 @@ class QueueEngine:
                                          "device_id": None, "data": {"code": ticket.code}})
             view = self._called_view(ticket, counter_number)
         self._announce_call(view, counter_number, recall=False, changes=changes)
-        return view
+        return for_staff(view)
 
     def _called_view(self, ticket, counter_number: int) -> dict:
         """The view of a ticket just called, from what is in hand (no further queries)."""
@@ -500,7 +500,7 @@ class QueueEngine:
             self._call(s, counter, ticket, clerk_id, "recalled_no_show" if was_no_show else "called_by_code")
             view = self._ticket_view(s, ticket)
         self._announce_call(view, counter_number, recall=False, changes=changes)
-        return view
+        return for_staff(view)
 
     def recall(self, counter_number: int, clerk_id: int | None = None) -> dict:
         with self.storage.write() as s:
@@ -511,7 +511,7 @@ class QueueEngine:
             self._event(s, "recalled", ticket, counter_id=counter.id, user_id=clerk_id, code=ticket.code)
             view = self._ticket_view(s, ticket)
         self._announce_call(view, counter_number, recall=True, changes=[])
-        return view
+        return for_staff(view)
 
     def _current(self, s: Session, counter: Counter) -> Ticket:
         ticket = s.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
@@ -546,7 +546,7 @@ class QueueEngine:
                 changes.append(Change("ticket_updated", {"token": ticket.token}))
             view = self._ticket_view(s, ticket)
         self._tell(changes + [Change("counter_changed", {"counter": counter_number})])
-        return view
+        return for_staff(view)
 
     def finish(self, counter_number: int, clerk_id: int | None = None) -> dict:
         return self._end_current(counter_number, clerk_id, "done", "finished")
@@ -576,7 +576,7 @@ class QueueEngine:
         self._tell([Change("ticket_updated", {"token": view["token"]}),
                     Change("counter_changed", {"counter": counter_number}),
                     Change("queue_changed", {"fields": [source_code, field_code]})])
-        return view
+        return for_staff(view)
 
     def set_counter_state(self, counter_number: int, state: str, clerk_id: int | None = None) -> dict:
         if state not in COUNTER_STATES:
@@ -803,7 +803,7 @@ class QueueEngine:
                 "number": counter.number, "name": counter.name, "state": counter.state,
                 "fields": [{"code": fields[i].code, "name": fields[i].name, "prefix": fields[i].prefix}
                            for i in field_ids if i in fields],
-                "current": self._ticket_view(s, current) if current else None,
+                "current": for_staff(self._ticket_view(s, current)) if current else None,
                 "waiting": [{"code": t.code, "field": fields[t.field_id].code, "priority": t.priority,
                              "issued_at": self.local(t.issued_at)} for t in waiting],
                 "served_today": served_today,
@@ -861,6 +861,12 @@ class QueueEngine:
                 "fields": [{k: f[k] for k in ("code", "name", "prefix", "waiting", "estimated_wait_s")} for f in fields],
                 "announcements": [{"id": a.id, "text": a.text} for a in announcements],
             }
+
+
+def for_staff(view: dict) -> dict:
+    """A ticket as clerks and admins see it: without its token, the citizen's secret. With the
+    token a clerk could rate their own service or follow the citizen's page."""
+    return {key: value for key, value in view.items() if key != "token"}
 
 
 STATUS_NAMES = {

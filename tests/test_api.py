@@ -419,3 +419,21 @@ def test_a_tablet_rates_only_what_its_counter_served(app, client, clerk):
     assert r.status_code == 409 and error_code(r) == "wrong_counter"
     r = tablets[1].post("/api/ratings", json={"token": t["token"], "score": 3})
     assert r.status_code == 201 and r.get_json()["source"] == "tablet"
+
+
+def test_no_staff_answer_carries_the_ticket_token(client, clerk):
+    """With a ticket's token a clerk could rate their own service (issue 12)."""
+    t = issue(client)
+    issue(client, "ho-tich")
+    answers = [client.post("/api/counters/1/call-next", headers=clerk),
+               client.get("/api/counters/1", headers=clerk),
+               client.get("/api/counters", headers=clerk),
+               client.post("/api/counters/1/recall", headers=clerk),
+               client.post("/api/counters/1/transfer", json={"field": "chung-thuc"}, headers=clerk),
+               client.post("/api/counters/2/call", json={"code": t["code"]}, headers=clerk),
+               client.post("/api/counters/2/finish", headers=clerk),
+               client.post("/api/counters/1/call-next", headers=clerk),
+               client.post("/api/counters/1/no-show", headers=clerk)]
+    for r in answers:
+        assert r.status_code == 200, r.get_json()
+        assert t["token"] not in r.get_data(as_text=True) and '"token"' not in r.get_data(as_text=True)
