@@ -438,6 +438,7 @@ class AdminService:
             device.revoked_at = self.engine.now()
             device.pairing_code_hash = None  # an unused code dies with the device
             self._audit(s, "device_revoked", user_id, device=device_id)
+        self.engine.device_revoked(device_id)
         return next(d for d in self.devices() if d["id"] == device_id)
 
     # ----- announcements ----------------------------------------------------------

@@ -75,8 +75,16 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_locale)
-    socketio.init_app(app, async_mode=config.async_mode, message_queue=config.message_queue_url,
-                      cors_allowed_origins=config.extra.get("cors_allowed_origins"))
+    queue = {"message_queue": None}
+    socketio.server_options.pop("client_manager", None)  # one app per process, but tests build many
+    if config.message_queue_url:
+        from .events import control_manager
+
+        # Redis joins the processes; its manager also carries control messages between them.
+        queue = {"message_queue": config.message_queue_url,
+                 "client_manager": control_manager(config.message_queue_url)}
+    socketio.init_app(app, async_mode=config.async_mode, cors_allowed_origins=config.extra.get("cors_allowed_origins"),
+                      **queue)
 
     from .api import bp as api_bp
     from .errors import register_error_handlers

@@ -180,7 +180,8 @@ _not_found, _conflict, _invalid = QueueError.not_found, QueueError.conflict, Que
 class Change:
     """What changed, told to listeners after the commit."""
 
-    kind: str  # ticket_issued, ticket_called, ticket_updated, ticket_finished, counter_changed, queue_changed, rated, config_changed
+    kind: str  # ticket_issued, ticket_called, ticket_updated, ticket_finished, counter_changed, queue_changed, rated,
+    #           config_changed, device_revoked
     data: dict[str, Any] = dc_field(default_factory=dict)
 
 
@@ -263,6 +264,10 @@ class QueueEngine:
         """Admin changed fields, counters, announcements or the office: boards and kiosks resync."""
         self._forget_caches()
         self._tell([Change("config_changed", {"what": what})])
+
+    def device_revoked(self, device_id: int) -> None:
+        """A paired device lost its access: its open connections must close at once."""
+        self._tell([Change("device_revoked", {"device": device_id})])
 
     # ----- issue ----------------------------------------------------------
     def issue_ticket(self, field_code: str, priority: str | None = None, *,

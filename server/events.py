@@ -1,9 +1,12 @@
 """Engine changes -> Socket.IO. The one place that emits to boards, tablets and phones.
 
-Rooms: every client is in the default broadcast; a paired tablet joins
-`tablet:<counter>`; a ticket's page joins `ticket:<token>` after `follow`.
-On connect a client gets a full `state` snapshot, so a board that reconnects
-after a restart or a network cut is whole again.
+Rooms: every client is in the default broadcast; a paired device joins
+`device:<id>` (a tablet also `tablet:<counter>`); a ticket's page joins
+`ticket:<token>` after `follow`. On connect a client gets a full `state`
+snapshot, so a board that reconnects after a restart or a network cut is whole again.
+
+Control messages go to every server process (through the message queue when there
+is one): a revoked device's sockets are closed wherever they are connected.
 """
 from __future__ import annotations
 
@@ -17,6 +20,35 @@ from .engine import Change, QueueEngine, QueueError
 
 log = logging.getLogger(__name__)
 QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated
+CONTROL_EVENT = "motcua:control"
+PRINTER_NAMESPACE = "/printer"  # the printer agents' namespace (server/printing.py)
+
+
+def device_room(device_id: int) -> str:
+    return f"device:{device_id}"
+
+
+def control_manager(url: str):
+    """python-socketio's Redis manager with a control channel between the server processes.
+
+    A control message travels as an emit of CONTROL_EVENT on the queue; every process,
+    the sender included, hands it to `control_handler` instead of delivering it to clients.
+    """
+    import socketio as socketio_lib
+
+    class ControlledRedisManager(socketio_lib.RedisManager):
+        control_handler = None
+
+        def _handle_emit(self, message):
+            if message.get("event") == CONTROL_EVENT:
+                data = message.get("data")
+                command = data[0] if isinstance(data, list) and data else data
+                if self.control_handler is not None and isinstance(command, dict):
+                    self.control_handler(command)
+                return
+            super()._handle_emit(message)
+
+    return ControlledRedisManager(url, channel="flask-socketio")
 
 
 def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = False) -> None:
@@ -71,6 +103,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
                 later(_emit_ticket, data["token"])
             elif change.kind == "config_changed":
                 socketio.emit("state", engine.state())
+            elif change.kind == "device_revoked":
+                control({"revoke_device": data["device"]})
 
     def _emit_counter(number: int | None) -> None:
         if number is None:  # many counters changed at once (a new service day): resync everyone
@@ -96,18 +130,56 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             return
         socketio.emit("ticket_updated", view, to=f"ticket:{token}")
 
+    def control(command: dict) -> None:
+        """Carry out a command in every server process, this one included."""
+        manager = socketio.server.manager
+        if hasattr(manager, "control_handler"):
+            manager.emit(CONTROL_EVENT, command, namespace="/")
+        else:
+            on_control(command)
+
+    def on_control(command: dict) -> None:
+        if command.get("revoke_device") is not None:
+            # In the background: closing a websocket waits for the client's goodbye.
+            later(_disconnect_device, int(command["revoke_device"]))
+
+    def _disconnect_device(device_id: int) -> None:
+        """Close every socket of the device on this process, in every namespace, at once."""
+        server = socketio.server
+        rooms = [("/", device_room(device_id))]
+        try:
+            from .printing import agent_room
+
+            rooms.append((PRINTER_NAMESPACE, agent_room(device_id)))
+        except ImportError:  # no printer package in this install: no printer agents either
+            pass
+        for namespace, room in rooms:
+            for sid, eio_sid in list(server.manager.get_participants(namespace, room)):
+                server.disconnect(sid, namespace=namespace, ignore_queue=True)
+                try:
+                    server.eio.disconnect(eio_sid)  # the connection itself, not only the namespace
+                except Exception:  # already gone
+                    pass
+
+    if hasattr(socketio.server.manager, "control_handler"):
+        socketio.server.manager.control_handler = on_control
     engine.listeners.append(on_change)
 
     @socketio.on("connect")
     def connect(auth=None):
-        token = (auth or {}).get("device_token") if isinstance(auth, dict) else None
-        device = device_from_token(storage, token or request.cookies.get(DEVICE_COOKIE))
-        if device is not None and device.kind == "tablet":
-            number = device_counter_number(storage, device)
-            if number is not None:
-                from flask_socketio import join_room
+        from flask_socketio import join_room
 
-                join_room(f"tablet:{number}")
+        token = (auth or {}).get("device_token") if isinstance(auth, dict) else None
+        token = token or request.cookies.get(DEVICE_COOKIE)
+        device = device_from_token(storage, token)
+        if token and device is None:
+            return False  # a revoked (or forged) device: nothing more for it here
+        if device is not None:
+            join_room(device_room(device.id))
+            if device.kind == "tablet":
+                number = device_counter_number(storage, device)
+                if number is not None:
+                    join_room(f"tablet:{number}")
         socketio.emit("state", engine.state(), to=request.sid)
 
     @socketio.on("follow")

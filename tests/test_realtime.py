@@ -155,3 +155,81 @@ def test_boards_reconnect_by_themselves_after_a_restart(live_server_any_mode, bo
     clerk = server.clerk_headers()
     requests.post(server.url + "/api/counters/1/call-next", headers=clerk)
     assert board.wait_for("ticket_called", timeout=5)["ticket"]["code"] == ticket["code"]
+
+
+def test_a_revoked_device_is_cut_off_at_once_in_every_namespace(live_server_any_mode, boards):
+    """Issue 12: revoking a device closes its open sockets; nothing reaches it after."""
+    server = live_server_any_mode
+    clerk = server.clerk_headers()
+    admin = server.login(*server.add_user("quantri9", role="admin"))
+    tablet_token = _paired_token(server, "tablet", 1)
+    tablet = boards(server.url, auth={"device_token": tablet_token})
+    tablet.wait_for("state")
+    agent_token = _paired_token(server, "kiosk")
+    agent = socketio.Client(reconnection=False)
+    jobs = []
+    agent.on("print_job", lambda data: jobs.append(data), namespace="/printer")
+    agent.connect(server.url, auth={"token": agent_token}, namespaces=["/printer"], transports=["websocket"],
+                  wait_timeout=10)
+    devices = requests.get(server.url + "/api/admin/devices", headers=admin, timeout=5).json()["devices"]
+    for device in devices:
+        r = requests.post(server.url + f"/api/admin/devices/{device['id']}/revoke", headers=admin, timeout=5)
+        assert r.status_code == 200
+    deadline = time.monotonic() + 5
+    while (tablet.client.connected or agent.connected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not tablet.client.connected and not agent.connected
+    # What would have gone to them now goes nowhere: a finished ticket at counter 1, a kiosk print.
+    server.issue("ho-tich")
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk, timeout=5)
+    requests.post(server.url + "/api/counters/1/finish", headers=clerk, timeout=5)
+    assert not tablet.received("rate_request", within=1.0)
+    assert jobs == []
+    # And a revoked device cannot come back with its old token.
+    again = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        again.connect(server.url, auth={"device_token": tablet_token}, transports=["websocket"], wait_timeout=5)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        again.connect(server.url, auth={"token": agent_token}, namespaces=["/printer"], transports=["websocket"],
+                      wait_timeout=5)
+
+
+def test_revoking_on_one_process_cuts_the_device_off_on_the_other(tmp_path):
+    """Two processes on PostgreSQL and Redis: the control message reaches the process holding the socket."""
+    import os
+
+    import redis
+
+    from .conftest import _PG_SKIP, _drop_schema, _pg_schema_url
+    from .live import LiveServer
+
+    if _PG_SKIP:
+        pytest.skip(_PG_SKIP)
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("MOTCUA_REQUIRE_SERVICES"):
+            raise
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    url, schema = _pg_schema_url()
+    env = {"DATABASE_URL": url, "MESSAGE_QUEUE_URL": "redis://127.0.0.1:6379/0", "SECRET_KEY": "shared-secret"}
+    a = LiveServer(tmp_path / "a", env=env, async_mode="eventlet").start()
+    b = LiveServer(tmp_path / "b", env=env, async_mode="threading").start()
+    tablet = None
+    try:
+        tablet = Board(a.url, auth={"device_token": _paired_token(a, "tablet", 1)})
+        tablet.wait_for("state")
+        admin = b.login(*b.add_user("quantri9", role="admin"))
+        device = requests.get(b.url + "/api/admin/devices", headers=admin, timeout=5).json()["devices"][0]
+        assert requests.post(b.url + f"/api/admin/devices/{device['id']}/revoke", headers=admin,
+                             timeout=5).status_code == 200
+        deadline = time.monotonic() + 5
+        while tablet.client.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not tablet.client.connected, "the tablet on process A stayed connected after a revoke on B"
+    finally:
+        if tablet is not None:
+            threading.Thread(target=tablet.close, daemon=True).start()
+        a.stop()
+        b.stop()
+        _drop_schema(schema)
