@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
 
 from .config import Config
 from .engine import QueueEngine
@@ -30,6 +32,31 @@ CSP = "; ".join([
 ])
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Deeply nested JSON is a client's mistake (400), not a RecursionError and a 500."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over HTTPS (also through a proxy)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return request.is_secure
+
+
+class App(Flask):
+    json_provider_class = JSONProvider
+    session_interface = SessionInterface()
+
+
 @dataclass
 class Services:
     """What the views and socket handlers need, built once per app."""
@@ -44,7 +71,7 @@ class Services:
 
 def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     config = config or Config.from_env()
-    app = Flask(__name__)
+    app = App(__name__)
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -61,8 +88,6 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
         TESTING=config.testing,
         JSON_SORT_KEYS=False,
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
 
     storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
     engine = QueueEngine(storage, config.tz, clock=engine_clock)
@@ -154,4 +179,6 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

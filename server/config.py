@@ -60,7 +60,9 @@ def _secret_key(instance: Path) -> str:
     path = instance / "secret_key"
     if path.is_file():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    from .storage import private_folder
+
+    private_folder(instance)
     key = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -8,6 +8,7 @@ engine tells its listeners (see `server/events.py`), which emit to the boards.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 import statistics
@@ -272,19 +273,25 @@ class QueueEngine:
     # ----- issue ----------------------------------------------------------
     def issue_ticket(self, field_code: str, priority: str | None = None, *,
                      idempotency_key: str | None = None, device_id: int | None = None,
-                     context: dict | None = None) -> dict:
-        """Issue the next ticket of a field. `context` goes to the issue hooks as it is
-        (the request's base URL for the ticket's QR, say)."""
+                     issued_from: str | None = None, context: dict | None = None) -> dict:
+        """Issue the next ticket of a field. `issued_from` is the client's address; `context` goes
+        to the issue hooks as it is (the request's base URL for the ticket's QR, say).
+
+        An idempotency key belongs to the client that sent it (the paired kiosk, else the
+        address): another client's retry with the same key makes its own ticket, never sees
+        this one."""
         if priority is not None and priority not in PRIORITY_REASONS:
             raise _invalid("invalid_priority", "Lý do ưu tiên không hợp lệ.")
         self.roll_day()
         if idempotency_key:
+            client = f"device:{device_id}" if device_id is not None else f"address:{issued_from}"
+            idempotency_key = hashlib.sha256(f"{client}\n{idempotency_key}".encode()).hexdigest()
             existing = self._ticket_by_key(idempotency_key, field_code, priority)
             if existing:
                 return existing
         try:
             with self.storage.write() as s:
-                view = self._issue(s, field_code, priority, idempotency_key, device_id, context or {})
+                view = self._issue(s, field_code, priority, idempotency_key, device_id, issued_from, context or {})
         except IntegrityError:
             # Two retries with the same key raced; the other one won.
             if idempotency_key:
@@ -309,7 +316,8 @@ class QueueEngine:
             view["replayed"] = True
             return view
 
-    def _issue(self, s: Session, field_code, priority, idempotency_key, device_id, context: dict) -> dict:
+    def _issue(self, s: Session, field_code, priority, idempotency_key, device_id, issued_from,
+               context: dict) -> dict:
         """The hot path: a few Core statements in one short transaction."""
         rules = self._field_rules().get(field_code)
         if rules is None or not rules.active:
@@ -333,7 +341,8 @@ class QueueEngine:
         ticket_id = conn.execute(_INSERT_TICKET, {
             "code": code, "number": number, "service_day": day, "issued_field_id": rules.id,
             "field_id": rules.id, "priority": priority, "priority_rank": rank, "status": "waiting",
-            "token": token, "idempotency_key": idempotency_key, "device_id": device_id, "issued_at": now,
+            "token": token, "idempotency_key": idempotency_key, "device_id": device_id,
+            "issued_from": (issued_from or "")[:64] or None, "issued_at": now,
             "call_count": 0,
         }).scalar_one()
         conn.execute(_INSERT_EVENT, {"at": now, "kind": "issued", "ticket_id": ticket_id, "field_id": rules.id,

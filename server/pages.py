@@ -23,7 +23,8 @@ def set_language(code: str):
         back = "/"
     response = redirect(back)
     if code in ("vi", "en"):
-        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax", httponly=True)
+        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
     return response
 
 

@@ -41,6 +41,10 @@ def schema_is_current(database_url: str) -> bool:
 
 def migrate(database_url: str) -> None:
     """Bring the schema to the newest revision; upgrades never drop data."""
+    if database_url.startswith("sqlite"):
+        from .storage import prepare_sqlite_file
+
+        prepare_sqlite_file(database_url)
     if schema_is_current(database_url):
         return
     from alembic import command
@@ -147,6 +151,9 @@ def ensure_first_admin(storage: Storage) -> tuple[str, str] | None:
 
 def prepare(config: Config, seed_file: str | Path | None = None, demo: bool = True) -> Storage:
     """Migrate, then seed (a given file, or the demo office when the database is empty)."""
+    from .storage import private_folder
+
+    private_folder(config.instance_path)  # motcua-data: the key, the database, the printed pictures
     migrate(config.database_url)
     storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
     if seed_file:

@@ -8,6 +8,7 @@ SQLite's busy handler. PostgreSQL relies on row locks instead.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -22,9 +23,7 @@ class Storage:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(url)
             self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             _configure_sqlite(self.engine, synchronous)
         else:
@@ -59,6 +58,30 @@ class Storage:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def private_folder(path: Path) -> None:
+    """Make a folder only its owner can enter (the data folder: database, key, prints)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """The SQLite file and its folder exist and only their owner can read them.
+
+    SQLite gives the -wal and -shm files the database file's own mode, so 600 here keeps
+    the whole database private. A folder made here is 700; one the admin made is left as is."""
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if not file.parent.exists():
+        private_folder(file.parent)
+    fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    if file.stat().st_uid == os.getuid() and file.stat().st_mode & 0o077:
+        file.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

@@ -437,3 +437,47 @@ def test_no_staff_answer_carries_the_ticket_token(client, clerk):
     for r in answers:
         assert r.status_code == 200, r.get_json()
         assert t["token"] not in r.get_data(as_text=True) and '"token"' not in r.get_data(as_text=True)
+
+
+def test_an_idempotency_key_belongs_to_the_client_that_sent_it(app, client):
+    """Issue 12: another address replaying a kiosk's key gets its own ticket, never the kiosk's token."""
+    kiosk, stranger = app.test_client(), app.test_client()
+    kiosk.environ_base["REMOTE_ADDR"] = "192.168.1.11"
+    stranger.environ_base["REMOTE_ADDR"] = "192.168.1.66"
+    headers = {"Idempotency-Key": "kiosk-1-tap-42"}
+    mine = kiosk.post("/api/tickets", json={"field": "ho-tich"}, headers=headers)
+    theirs = stranger.post("/api/tickets", json={"field": "ho-tich"}, headers=headers)
+    assert mine.status_code == theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.get_json()["token"] != mine.get_json()["token"] and theirs.get_json()["code"] == "A002"
+    again = kiosk.post("/api/tickets", json={"field": "ho-tich"}, headers=headers)
+    assert again.get_json()["token"] == mine.get_json()["token"]  # the kiosk's own retry still replays
+
+
+def test_deeply_nested_json_is_a_clear_400(client, clerk):
+    body = "[" * 30000 + "]" * 30000
+    for path, headers in (("/api/tickets", {}), ("/api/auth/login", {}), ("/api/counters/1/call", clerk)):
+        r = client.post(path, data=body, content_type="application/json", headers=headers)
+        assert r.status_code == 400 and error_code(r) == "invalid_json", path
+    assert client.get("/api/fields").get_json()["fields"][0]["waiting"] == 0
+
+
+def test_cookies_are_secure_and_hsts_is_sent_behind_https(tmp_path, database_url, clock):
+    app = build(tmp_path, database_url, clock, proxy_hops=1)
+    try:
+        from server.auth import create_user
+
+        create_user(app.extensions["motcua"].storage, "canbo1", PASSWORD, "clerk")
+        client = app.test_client()
+        https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.168.1.20"}
+        r = client.post("/api/auth/login", json={"username": "canbo1", "password": PASSWORD}, headers=https)
+        assert r.status_code == 200
+        cookies = r.headers.getlist("Set-Cookie")
+        session_cookie = next(c for c in cookies if c.startswith("motcua_session="))
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+        assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+        plain = client.post("/api/auth/login", json={"username": "canbo1", "password": PASSWORD})
+        assert "Secure" not in next(c for c in plain.headers.getlist("Set-Cookie") if c.startswith("motcua_session="))
+        assert "Strict-Transport-Security" not in plain.headers
+    finally:
+        app.extensions["motcua"].storage.dispose()

@@ -34,3 +34,30 @@ def test_ticket_rate_limit(text, expected):
 def test_bad_settings_are_refused_with_a_reason(tmp_path, env):
     with pytest.raises(ConfigError):
         Config.from_env(env=env, folder=tmp_path)
+
+
+def test_the_data_folder_and_database_are_private(tmp_path):
+    """Issue 12: other users of the office PC cannot read the database or its key."""
+    import stat
+    import subprocess
+    import sys
+
+    from .live import ROOT
+
+    env = {"MOTCUA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "SECRET_KEY": "from-the-environment"}
+    # Issue 10: with SECRET_KEY set, no key file is written, and init must still make the folder.
+    result = subprocess.run([sys.executable, "-m", "server.cli", "init"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = tmp_path / "motcua-data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("motcua.db",):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+    # An older install's folder (755) and database (644) are tightened on the next start.
+    data.chmod(0o755)
+    (data / "motcua.db").chmod(0o644)
+    result = subprocess.run([sys.executable, "-m", "server.cli", "init"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "motcua.db").stat().st_mode) == 0o600

@@ -1,7 +1,7 @@
 """Paired devices: a kiosk, board or tablet trades a one-time code for a long-lived cookie."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from ..extensions import limiter
 from ..auth import DEVICE_COOKIE, AuthError, complete_pairing, current_device, device_counter_number
@@ -33,7 +33,7 @@ def pair():
         raise api_error(404, "pairing_not_found", str(err)) from None
     response = jsonify(device=device_json(device), token=token)
     response.set_cookie(DEVICE_COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
-                        secure=False)
+                        secure=request.is_secure)
     return response
 
 

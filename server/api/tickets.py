@@ -52,8 +52,8 @@ def issue_ticket():
     if key is not None and not (0 < len(key) <= MAX_KEY):
         raise api_error(422, "invalid_idempotency_key", "Idempotency-Key phải dài từ 1 đến 200 ký tự.")
     device = current_device()
-    ticket = engine().issue_ticket(field, priority, idempotency_key=key,
-                                   device_id=device.id if device else None)
+    ticket = engine().issue_ticket(field, priority, idempotency_key=key, device_id=device.id if device else None,
+                                   issued_from=request.remote_addr)
     replayed = ticket.pop("replayed", False)
     ticket["track_url"] = track_url(ticket["token"])
     ticket.update(_print(ticket, device))
