@@ -79,6 +79,7 @@ class Config:
     timezone: str = "Asia/Ho_Chi_Minh"
     async_mode: str = "eventlet"
     ticket_rate_limit: str | None = "30/minute"
+    ticket_issuers: str = "anyone"  # "kiosks": only paired kiosks (and booking check-ins) issue tickets
     instance_path: Path = field(default_factory=lambda: Path.cwd())
     public_url: str | None = None  # how phones reach the server, for QR codes
     sqlite_synchronous: str = "FULL"
@@ -113,6 +114,9 @@ class Config:
             ZoneInfo(timezone)
         except Exception as exc:  # ZoneInfoNotFoundError, ValueError
             raise ConfigError(f"TIMEZONE {timezone!r} is not a known time zone") from exc
+        issuers = (env.get("TICKET_ISSUERS", "anyone").strip() or "anyone").lower()
+        if issuers not in ("anyone", "kiosks"):
+            raise ConfigError(f"TICKET_ISSUERS must be 'anyone' or 'kiosks', not {issuers!r}")
         synchronous = env.get("SQLITE_SYNCHRONOUS", "FULL").upper()
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ConfigError("SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL")
@@ -124,6 +128,7 @@ class Config:
             timezone=timezone,
             async_mode=async_mode,
             ticket_rate_limit=parse_rate(env.get("TICKET_RATE_LIMIT", "30/minute")),
+            ticket_issuers=issuers,
             instance_path=instance,
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
             sqlite_synchronous=synchronous,

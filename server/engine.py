@@ -29,6 +29,7 @@ from .models import (
     Counter,
     CounterField,
     DayCounter,
+    Device,
     Event,
     Field,
     Office,
@@ -610,18 +611,44 @@ class QueueEngine:
 
     def cancel(self, token: str) -> dict:
         """A citizen gives up a waiting ticket (from its own page)."""
+        return self._cancel(Ticket.token == token)
+
+    def cancel_by_code(self, code: str, user_id: int) -> dict:
+        """An admin cancels a waiting ticket of today (one taken outside the kiosks, say)."""
+        code = (code or "").strip().upper()
+        view = self._cancel(and_(Ticket.code == code, Ticket.service_day == self.today()), user_id=user_id)
+        return for_staff(view)
+
+    def _cancel(self, which, user_id: int | None = None) -> dict:
         with self.storage.write() as s:
-            ticket = s.scalar(select(Ticket).where(Ticket.token == token).with_for_update())
+            ticket = s.scalar(select(Ticket).where(which).order_by(Ticket.id.desc()).limit(1).with_for_update())
             if ticket is None:
                 raise _not_found("ticket_not_found", "Không tìm thấy phiếu này.")
             if ticket.status != "waiting":
                 raise _conflict("ticket_not_waiting", "Chỉ huỷ được số đang chờ.")
             ticket.status = "cancelled"
             ticket.finished_at = self.now()
-            self._event(s, "cancelled", ticket)
+            self._event(s, "cancelled", ticket, user_id=user_id)
             view = self._ticket_view(s, ticket)
-        self._tell([Change("ticket_updated", {"token": token}), Change("queue_changed", {"fields": [view["field"]]})])
+        self._tell([Change("ticket_updated", {"token": view["token"]}),
+                    Change("queue_changed", {"fields": [view["field"]]})])
         return view
+
+    def tickets_outside_kiosks(self) -> list[dict]:
+        """Today's tickets not taken at a paired kiosk, newest first, for the admin to check."""
+        with self.storage.read() as s:
+            rows = s.execute(
+                select(Ticket.code, Ticket.status, Ticket.priority, Ticket.issued_at, Ticket.issued_from,
+                       Field.code, Field.name)
+                .join(Field, Field.id == Ticket.field_id)
+                .outerjoin(Device, Device.id == Ticket.device_id)
+                .where(Ticket.service_day == self.today(),
+                       or_(Ticket.device_id.is_(None), Device.kind != "kiosk"))
+                .order_by(Ticket.id.desc()).limit(1000)
+            ).all()
+        return [{"code": code, "status": status, "priority": priority, "issued_at": self.local(at),
+                 "issued_from": address, "field": field_code, "field_name": field_name}
+                for code, status, priority, at, address, field_code, field_name in rows]
 
     def expire_day(self, before: dt.date | None = None) -> int:
         """Close as `expired` every ticket of an earlier service day still waiting or called."""

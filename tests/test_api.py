@@ -481,3 +481,46 @@ def test_cookies_are_secure_and_hsts_is_sent_behind_https(tmp_path, database_url
         assert "Strict-Transport-Security" not in plain.headers
     finally:
         app.extensions["motcua"].storage.dispose()
+
+
+def _paired_kiosk(app):
+    _, code = create_pairing(app.extensions["motcua"].storage, "kiosk")
+    kiosk = app.test_client()
+    kiosk.environ_base["REMOTE_ADDR"] = "192.168.1.11"
+    assert kiosk.post("/api/devices/pair", json={"code": code}).status_code == 200
+    return kiosk
+
+
+def test_kiosks_only_keeps_any_lan_client_from_using_up_a_cap(tmp_path, database_url, clock):
+    """Issue 12: with TICKET_ISSUERS=kiosks only paired kiosks issue; a stranger cannot exhaust a cap."""
+    app = build(tmp_path, database_url, clock, ticket_issuers="kiosks")
+    try:
+        stranger = app.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = "192.168.1.66"
+        for _ in range(3):
+            r = stranger.post("/api/tickets", json={"field": "dat-dai"})
+            assert r.status_code == 403 and error_code(r) == "kiosk_required"
+        kiosk = _paired_kiosk(app)
+        r = kiosk.post("/api/tickets", json={"field": "dat-dai"})
+        assert r.status_code == 201 and r.get_json()["code"] == "C001"
+    finally:
+        app.extensions["motcua"].storage.dispose()
+
+
+def test_the_admin_sees_and_cancels_tickets_taken_outside_the_kiosks(app, client, admin):
+    kiosk = _paired_kiosk(app)
+    at_kiosk = kiosk.post("/api/tickets", json={"field": "ho-tich"}).get_json()
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "192.168.1.66"
+    taken = [stranger.post("/api/tickets", json={"field": "ho-tich"}).get_json() for _ in range(2)]
+    listed = client.get("/api/admin/tickets/outside-kiosks", headers=admin).get_json()["tickets"]
+    assert [t["code"] for t in listed] == [taken[1]["code"], taken[0]["code"]]
+    assert {t["issued_from"] for t in listed} == {"192.168.1.66"} and at_kiosk["code"] not in str(listed)
+    assert "token" not in listed[0]
+    r = client.post(f"/api/admin/tickets/{taken[0]['code']}/cancel", headers=admin)
+    assert r.status_code == 200 and r.get_json()["status"] == "cancelled" and "token" not in r.get_json()
+    assert client.get(f"/api/tickets/{taken[0]['token']}").get_json()["status"] == "cancelled"
+    again = client.post(f"/api/admin/tickets/{taken[0]['code']}/cancel", headers=admin)
+    assert again.status_code == 409 and error_code(again) == "ticket_not_waiting"
+    assert client.post("/api/admin/tickets/Z999/cancel", headers=admin).status_code == 404
+    assert app.test_client().get("/api/admin/tickets/outside-kiosks").status_code == 401

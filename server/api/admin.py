@@ -27,6 +27,21 @@ def _me() -> int:
     return current_user().id
 
 
+# ----- tickets taken outside the kiosks ------------------------------------------
+@bp.get("/admin/tickets/outside-kiosks")
+@require_admin
+def admin_tickets_outside_kiosks():
+    return jsonify(tickets=engine().tickets_outside_kiosks())
+
+
+@bp.post("/admin/tickets/<code>/cancel")
+@require_admin
+def admin_cancel_ticket(code: str):
+    if len(code) > 12:
+        raise api_error(422, "invalid_code", "Số phiếu không hợp lệ, ví dụ A015.")
+    return jsonify(engine().cancel_by_code(code, _me()))
+
+
 # ----- office ---------------------------------------------------------------
 @bp.get("/admin/office")
 @require_admin

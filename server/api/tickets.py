@@ -52,6 +52,9 @@ def issue_ticket():
     if key is not None and not (0 < len(key) <= MAX_KEY):
         raise api_error(422, "invalid_idempotency_key", "Idempotency-Key phải dài từ 1 đến 200 ký tự.")
     device = current_device()
+    if services().config.ticket_issuers == "kiosks" and (device is None or device.kind != "kiosk"):
+        raise api_error(403, "kiosk_required", "Chỉ máy lấy số của cơ quan mới cấp được số thứ tự. "
+                                               "Xin mời ông/bà lấy số tại máy lấy số trong sảnh.")
     ticket = engine().issue_ticket(field, priority, idempotency_key=key, device_id=device.id if device else None,
                                    issued_from=request.remote_addr)
     replayed = ticket.pop("replayed", False)
