@@ -111,10 +111,9 @@ def _run(config, args) -> int:
 
     start_background(socketio, services.engine)
     _banner(config, args, admin, time.perf_counter() - started)
-    kwargs = {"host": args.host, "port": args.port, "log_output": False}
-    if config.async_mode == "threading":
-        kwargs["allow_unsafe_werkzeug"] = True
-    socketio.run(app, **kwargs)
+    from .serving import serve
+
+    serve(app, config, args.host, args.port)
     return 0
 
 

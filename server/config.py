@@ -86,6 +86,9 @@ class Config:
     session_hours: int = 12
     login_rate_limit: str = "10/minute"
     proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-* (nginx: 1)
+    header_timeout: int = 10  # seconds for a request line and its headers (and keep-alive idling)
+    max_connections: int = 5000
+    max_connections_per_address: int = 200  # 0: no cap (behind a proxy the proxy caps per address)
     seed_file: Path | None = None
     testing: bool = False
     extra: dict = field(default_factory=dict)
@@ -135,4 +138,7 @@ class Config:
             session_hours=_int(env, "SESSION_HOURS", 12),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10/minute"),
             proxy_hops=_int(env, "PROXY_HOPS", 0),
+            header_timeout=max(1, _int(env, "HEADER_TIMEOUT", 10)),
+            max_connections=max(64, _int(env, "MAX_CONNECTIONS", 5000)),
+            max_connections_per_address=_int(env, "MAX_CONNECTIONS_PER_ADDRESS", 200),
         )

@@ -1,0 +1,300 @@
+"""The HTTP server: eventlet's WSGI server (or Werkzeug's in threading mode), made safe for
+a LAN with strangers on it, and stopped gently.
+
+- **No client holds the hall.** A request line and its headers must arrive within
+  `HEADER_TIMEOUT` seconds (an idle keep-alive connection is closed after as long); any
+  later read waits at most `SOCKET_TIMEOUT` (above Socket.IO's 25 s ping, so idle
+  websockets live). At most `MAX_CONNECTIONS` connections are served at once and at most
+  `MAX_CONNECTIONS_PER_ADDRESS` from one address; past either, a new connection gets a
+  `503` at once instead of waiting in line behind a thousand half-sent requests.
+  Behind a reverse proxy (`PROXY_HOPS`) every connection comes from the proxy, so the
+  per-address cap is the proxy's job (deploy/nginx: `limit_conn`).
+- **SIGTERM stops gently**: stop accepting, let the requests in flight finish (up to
+  `STOP_GRACE_S`), then exit. Websockets are not waited for: boards and tablets reconnect
+  by themselves (to another process behind nginx, or to this one when it is back).
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+
+log = logging.getLogger(__name__)
+
+SOCKET_TIMEOUT_S = 75
+STOP_GRACE_S = 8
+_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_REFUSAL_BODY = ('{"error": {"code": "too_many_connections", '
+                 '"message": "Máy chủ đang bận, xin thử lại sau giây lát."}}').encode()
+REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+           b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_REFUSAL_BODY), _REFUSAL_BODY))
+
+
+class InFlight:
+    """WSGI middleware counting the HTTP requests being answered (not websockets nor long polls)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _long_lived(environ) -> bool:
+        return (environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+                or (environ.get("PATH_INFO", "").startswith("/socket.io") and environ.get("REQUEST_METHOD") == "GET"))
+
+    def __call__(self, environ, start_response):
+        if self._long_lived(environ):
+            return self.app(environ, start_response)
+        from werkzeug.wsgi import ClosingIterator
+
+        with self._lock:
+            self.count += 1
+        try:
+            return ClosingIterator(self.app(environ, start_response), [self._done])
+        except BaseException:
+            self._done()
+            raise
+
+    def _done(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+    def wait_idle(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while self.count > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.count <= 0
+
+
+def raise_file_limit(wanted: int) -> int:
+    """As many open files as connections (Debian's default soft limit is 1,024); returns the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard == resource.RLIM_INFINITY else min(hard, max(soft, wanted))
+    if target != resource.RLIM_INFINITY and target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def serve(app, config, host: str, port: int) -> None:
+    """Serve until SIGTERM or Ctrl+C."""
+    inflight = InFlight(app.wsgi_app)
+    app.wsgi_app = inflight
+    files = raise_file_limit(config.max_connections + 256)
+    max_connections = max(64, min(config.max_connections, files - 128))
+    per_address = 0 if config.proxy_hops else config.max_connections_per_address
+    if config.async_mode == "eventlet":
+        _serve_eventlet(app, config, host, port, inflight, max_connections, per_address)
+    else:
+        _serve_threading(app, config, host, port, inflight, max_connections, per_address)
+
+
+# ----- eventlet -----------------------------------------------------------------------------
+class _HeaderTimeout(Exception):
+    pass
+
+
+def _serve_eventlet(app, config, host, port, inflight, max_connections, per_address) -> None:
+    import eventlet
+    import eventlet.wsgi
+    from eventlet.green import socket as green_socket
+
+    header_timeout = config.header_timeout
+
+    class Protocol(eventlet.wsgi.HttpProtocol):
+        """Reads each request line and its headers against one deadline."""
+
+        _timer = None
+
+        def _stop_timer(self):
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _read_request_line(self):
+            self._timer = eventlet.Timeout(header_timeout, _HeaderTimeout())
+            try:
+                return super()._read_request_line()
+            except _HeaderTimeout:
+                self._stop_timer()
+                self.close_connection = 1
+                return ""
+
+        def parse_request(self):
+            try:
+                return super().parse_request()
+            except _HeaderTimeout:
+                self.close_connection = 1
+                return False
+            finally:
+                self._stop_timer()
+
+        def handle_one_request(self):
+            try:
+                super().handle_one_request()
+            except _HeaderTimeout:
+                self.close_connection = 1
+            finally:
+                self._stop_timer()
+
+    class Pool:
+        """eventlet's pool, but a full pool or a greedy address gets a 503 at once instead of
+        stopping the accept loop (eventlet's own pool blocks `accept` until a slot frees)."""
+
+        def __init__(self):
+            self.pool = eventlet.GreenPool(max_connections)
+            self.by_address: Counter = Counter()
+
+        def spawn(self, func, connection):
+            address = connection[0][0] if isinstance(connection[0], tuple) else str(connection[0])
+            if self.pool.free() == 0 or (per_address and self.by_address[address] >= per_address):
+                return eventlet.spawn(_refuse, connection[1])
+            self.by_address[address] += 1
+            thread = self.pool.spawn(func, connection)
+            thread.link(self._release, address)
+            return thread
+
+        def _release(self, _thread, address):
+            self.by_address[address] -= 1
+            if self.by_address[address] <= 0:
+                del self.by_address[address]
+
+        def waitall(self):
+            # Called once accepting has stopped: requests in flight finish, websockets are left.
+            inflight.wait_idle(STOP_GRACE_S)
+
+    def _refuse(sock):
+        try:
+            sock.settimeout(1)
+            sock.sendall(REFUSAL)
+        except OSError:
+            pass
+
+    stopping = threading.Event()
+
+    class Listener:
+        """The listening socket; `accept` survives running out of file descriptors."""
+
+        def __init__(self, sock):
+            self.sock = sock
+
+        def accept(self):
+            while True:
+                try:
+                    return self.sock.accept()
+                except OSError as err:
+                    if stopping.is_set():
+                        raise OSError(errno.ESHUTDOWN, "stopping") from None
+                    if err.errno in _RESOURCE_ERRORS:
+                        log.warning("out of file descriptors; refusing new connections for a moment")
+                        eventlet.sleep(0.1)
+                        continue
+                    raise
+
+        def __getattr__(self, name):
+            return getattr(self.sock, name)
+
+    address = green_socket.getaddrinfo(host, port)[0]
+    sock = eventlet.listen(address[4], address[0], backlog=2048)
+
+    def stop(*_args):
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
+        eventlet.spawn(sock.close)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        eventlet.wsgi.server(Listener(sock), app, log_output=False, custom_pool=Pool(), protocol=Protocol,
+                             socket_timeout=SOCKET_TIMEOUT_S, keepalive=header_timeout)
+    except KeyboardInterrupt:
+        pass
+    _exit_now()
+
+
+# ----- threading (Werkzeug) ---------------------------------------------------------------------
+def _serve_threading(app, config, host, port, inflight, max_connections, per_address) -> None:
+    from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+    header_timeout = config.header_timeout
+
+    class Handler(WSGIRequestHandler):
+        timeout = SOCKET_TIMEOUT_S
+
+        def handle_one_request(self):
+            self.connection.settimeout(header_timeout)  # the request line and headers
+            return super().handle_one_request()
+
+        def run_wsgi(self):
+            self.connection.settimeout(SOCKET_TIMEOUT_S)  # the body, the response, a websocket
+            return super().run_wsgi()
+
+        def log_request(self, *args, **kwargs):  # the access log is written elsewhere
+            pass
+
+    class Server(ThreadedWSGIServer):
+        daemon_threads = True
+        block_on_close = False
+        request_queue_size = 2048
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.open: Counter = Counter()
+            self.addresses: dict = {}  # accepted socket -> its address
+            self.lock = threading.Lock()
+
+        def verify_request(self, request, client_address):
+            address = client_address[0] if isinstance(client_address, tuple) else str(client_address)
+            with self.lock:
+                if sum(self.open.values()) >= max_connections or (per_address and self.open[address] >= per_address):
+                    try:
+                        request.settimeout(1)
+                        request.sendall(REFUSAL)
+                    except OSError:
+                        pass
+                    return False
+                self.open[address] += 1
+                self.addresses[request] = address
+            return True
+
+        def shutdown_request(self, request):
+            with self.lock:
+                address = self.addresses.pop(request, None)
+                if address is not None:
+                    self.open[address] -= 1
+                    if self.open[address] <= 0:
+                        del self.open[address]
+            super().shutdown_request(request)
+
+    server = Server(host, port, app, handler=Handler)
+
+    def stop(*_args):
+        log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    server.socket.close()
+    inflight.wait_idle(STOP_GRACE_S)
+    _exit_now()
+
+
+def _exit_now() -> None:
+    """Every commit is durable already; background loops and websockets end with the process."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,0 +1,87 @@
+"""The HTTP server itself: one client on the LAN cannot stop the hall (issue 12), in both async modes."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+import socketio
+
+from .live import LiveServer
+
+pytestmark = pytest.mark.slow
+
+ATTACKER = "127.0.0.9"  # Linux routes all of 127/8 to the loopback: a second "machine" on the LAN
+
+
+@pytest.fixture(params=["eventlet", "threading"])
+def server(request, tmp_path):
+    server = LiveServer(tmp_path / request.param, async_mode=request.param, env={"HEADER_TIMEOUT": "3"}).start()
+    yield server
+    server.stop()
+
+
+def _half_sent_requests(server, count: int) -> list[socket.socket]:
+    held = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind((ATTACKER, 0))
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", server.port))
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: motcua\r\nX-Slow: ")  # never finished
+        except OSError:
+            s.close()
+            continue
+        held.append(s)
+    return held
+
+
+def test_a_thousand_half_sent_requests_leave_kiosks_boards_and_clerks_answered(server):
+    held = _half_sent_requests(server, 1100)
+    try:
+        assert len(held) > 1000
+        started = time.monotonic()
+        assert requests.get(server.url + "/api/health", timeout=3).status_code == 200
+        ticket = server.issue("ho-tich")
+        clerk = server.clerk_headers()
+        board = socketio.Client(reconnection=False)
+        calls = []
+        board.on("ticket_called", calls.append)
+        board.connect(server.url, transports=["websocket"], wait_timeout=5)
+        r = requests.post(server.url + "/api/counters/1/call-next", headers=clerk, timeout=3)
+        assert r.status_code == 200 and r.json()["code"] == ticket["code"]
+        deadline = time.monotonic() + 3
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert calls and calls[0]["ticket"]["code"] == ticket["code"]
+        assert time.monotonic() - started < 10  # all of it while the thousand requests are held
+        board.disconnect()
+        # The connections past the per-address cap were told so at once, not left hanging.
+        refused = 0
+        for s in held:
+            s.setblocking(False)
+            try:
+                refused += s.recv(64).startswith(b"HTTP/1.1 503")
+            except (BlockingIOError, OSError):
+                pass
+        assert refused >= 800
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_half_sent_request_is_closed_after_the_header_timeout(server):
+    (slow,) = _half_sent_requests(server, 1)
+    try:
+        slow.settimeout(10)
+        started = time.monotonic()
+        try:
+            data = slow.recv(1024)
+        except ConnectionResetError:
+            data = b""
+        waited = time.monotonic() - started
+        assert data == b"" and waited < 8  # HEADER_TIMEOUT=3: closed, not held for ever
+    finally:
+        slow.close()
