@@ -184,7 +184,7 @@ def summary(storage: Storage, start: dt.date, end: dt.date, tz, scale: dict | No
                     "ratings": len(b.scores), "satisfied_share": b.satisfied_share(levels)}
                    for d, b in sorted(by_day.items())],
         "by_hour": [{"hour": h, "issued": by_hour[h]} for h in sorted(by_hour)],
-        "comments": _comments(tickets, ratings, fields, counters, users, tz),
+        "comments": _comments(tickets, ratings, fields, counters, users, tz, codes),
     }
 
 
@@ -198,8 +198,10 @@ def _reasons(scale_reasons: list[dict], ratings: Iterable[Rating]) -> list[dict]
     return reasons + [{"code": code, "name": defaults.get(code, code)} for code in dropped]
 
 
-def _comments(tickets, ratings, fields, counters, users, tz) -> list[dict]:
-    """Every comment of the period, oldest first, with where and by whom the citizen was served."""
+def _comments(tickets, ratings, fields, counters, users, tz, codes: list[str]) -> list[dict]:
+    """Every comment of the period, oldest first, with where and by whom the citizen was served;
+    its reasons in the office's order."""
+    order = {code: i for i, code in enumerate(codes)}
     out = []
     for t in tickets:
         rating = ratings.get(t.id)
@@ -213,7 +215,8 @@ def _comments(tickets, ratings, fields, counters, users, tz) -> list[dict]:
             "clerk": clerk.username if clerk else None, "clerk_name": clerk.display_name if clerk else "",
             "field": field.code, "field_name": field.name,
             "score": rating.score, "level": dict(RATING_LEVELS.get(rating.scale, [])).get(rating.score, ""),
-            "reasons": list(rating.reasons or []), "source": rating.source,
+            "reasons": sorted(rating.reasons or [], key=lambda code: order.get(code, len(order))),
+            "source": rating.source,
             "comment": rating.comment,
         })
     out.sort(key=lambda c: c["at"])
