@@ -4,7 +4,7 @@ One template with a section per concern; the JS modules talk only to the
 admin JSON API (/api/admin/..., /api/reports/..., /api/print-jobs). Texts the
 JS shows come from `texts()`, translated by Flask-Babel.
 """
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_babel import get_locale, gettext as _
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
@@ -21,7 +21,7 @@ def texts() -> dict:
         "confirm_delete_field": _("Xoá hẳn lĩnh vực {name}? (Chỉ xoá được khi chưa có phiếu nào.)"),
         "confirm_revoke": _("Thu hồi thiết bị {name}? Thiết bị sẽ phải ghép nối lại."),
         "code": _("Mã"), "prefix": _("Tiền tố"), "name": _("Tên"), "hint": _("Mô tả"),
-        "hours": _("Giờ cấp số"), "hours_hint": _("Ví dụ: 07:00-11:30, 13:00-16:30 (để trống: cả ngày)"),
+        "hours": _("Giờ cấp số"), "hours_hint": _("Ví dụ: 7h30-11h30, 13h30-16h30 (để trống: cả ngày)"),
         "daily_cap": _("Tối đa mỗi ngày"), "minutes": _("Phút mỗi lượt"), "icon": _("Biểu tượng"),
         "status": _("Trạng thái"), "actions": _("Thao tác"), "all_day": _("Cả ngày"),
         "number": _("Số quầy"), "fields": _("Lĩnh vực phục vụ (theo thứ tự ưu tiên)"), "state": _("Tình trạng"),
@@ -53,9 +53,30 @@ def texts() -> dict:
         "rating_scale": _("Thang đánh giá"), "scale_3": _("3 mức"), "scale_5": _("5 mức"),
         "rating_reasons": _("Lý do không hài lòng (mỗi dòng một lý do)"),
         "office_name": _("Tên cơ quan"), "office_unit": _("Tên bộ phận"),
+        # dialogs say what they add or edit
+        "add_field": _("Thêm lĩnh vực"), "edit_field": _("Sửa lĩnh vực {name}"),
+        "add_counter": _("Thêm quầy"), "edit_counter": _("Sửa quầy {number}"),
+        "add_user": _("Thêm người dùng"), "edit_office": _("Sửa thông tin cơ quan"),
+        "add_announcement": _("Thêm thông báo"), "edit_announcement": _("Sửa thông báo"),
+        "pair_title": _("Ghép nối thiết bị mới"), "hours_placeholder": _("7h30-11h30, 13h30-16h30"),
+        # reports
+        "report_day": _("Báo cáo ngày {day}"), "report_period": _("Báo cáo từ ngày {start} đến ngày {end}"),
+        "date_invalid": _("Ngày phải viết theo dạng ngày/tháng/năm, ví dụ 25/11/2026."),
+        "date_order": _("Ngày bắt đầu phải trước hoặc trùng ngày kết thúc."),
+        "total": _("Tổng cộng"), "whole_office": _("Toàn cơ quan"), "day": _("Ngày"), "by_day": _("Theo ngày"),
+        "sources": _("Nguồn đánh giá"), "source_tablet": _("Máy tính bảng tại quầy"),
+        "source_phone": _("Điện thoại"), "source_unknown": _("Chưa rõ nguồn"),
+        "reasons_title": _("Lý do không hài lòng"),
+        "reasons_hint": _("Số lượt công dân chọn mỗi lý do; một lượt đánh giá có thể chọn nhiều lý do."),
+        "no_reasons": _("Không có lý do không hài lòng nào trong khoảng thời gian này."),
+        "comments_title": _("Góp ý của công dân"), "no_comments": _("Không có góp ý nào trong khoảng thời gian này."),
+        "time": _("Thời gian"), "clerk": _("Cán bộ"), "field": _("Lĩnh vực"), "level": _("Mức đánh giá"),
+        "reasons": _("Lý do"), "comment": _("Góp ý"), "source": _("Nguồn"),
     }
 
 
 @bp.get("/")
 def console():
-    return render_template("admin/admin.html", texts=texts(), lang=str(get_locale()))
+    # the office's time zone, so "today" in the date range is the office's day, not the PC's
+    timezone = str(current_app.extensions["motcua"].config.tz)
+    return render_template("admin/admin.html", texts=texts(), lang=str(get_locale()), timezone=timezone)

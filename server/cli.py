@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+ROLE_NAMES = {"clerk": "cán bộ", "admin": "quản trị"}
+
+
 def _async_mode_from_env() -> str:
     """ASYNC_MODE from the environment or ./.env, read without importing anything."""
     mode = os.environ.get("ASYNC_MODE")
@@ -69,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and _async_mode_from_env() == "eventlet":
         import warnings
 
-        # We know (docs/deployment.md): ASYNC_MODE=threading is the way off eventlet.
-        warnings.filterwarnings("ignore", message=".*[Ee]ventlet is deprecated.*")
+        # We know (docs/deployment.md): ASYNC_MODE=threading is the way off eventlet. Its warning's
+        # text starts with a newline, and the filter's pattern is matched from the start.
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
         # An office LAN resolves nothing worth a green DNS resolver; skipping it saves ~0.2 s of start.
         os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
         import eventlet
@@ -177,7 +181,7 @@ def _user(config, args) -> int:
     except AuthError as err:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 2
-    print(f"Đã tạo {args.role} {user.username}.")
+    print(f"Đã tạo tài khoản {ROLE_NAMES.get(args.role, args.role)} {user.username}.")
     return 0
 
 
@@ -191,10 +195,51 @@ def _device(config, args) -> int:
     except AuthError as err:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 2
-    base = args.url or config.public_url or "http://localhost:8000"
+    base, how = _device_base_url(args.url, config.public_url)
     print(f"Mã ghép nối: {code} (dùng một lần, hết hạn sau 24 giờ)")
     print(f"Mở trên thiết bị: {pairing_url(base, args.kind, code)}")
+    print(f"  (địa chỉ máy chủ {base}: {how})")
     return 0
+
+
+def _device_base_url(url: str | None, public_url: str | None) -> tuple[str, str]:
+    """Where a tablet or kiosk reaches this server, and how that was found (said to the admin)."""
+    if url:
+        return url.rstrip("/"), "theo tham số --url"
+    if public_url:
+        return public_url.rstrip("/"), "theo PUBLIC_URL"
+    port = os.environ.get("PORT", "8000")  # as `motcua run` chooses it
+    address = lan_address()
+    if address:
+        return f"http://{address}:{port}", ("địa chỉ mạng LAN của máy này; nếu thiết bị vào máy chủ bằng địa chỉ "
+                                            "khác, hãy đặt PUBLIC_URL")
+    return f"http://localhost:{port}", ("không tìm thấy địa chỉ mạng LAN, liên kết chỉ mở được trên chính máy này; "
+                                        "hãy đặt PUBLIC_URL, ví dụ PUBLIC_URL=http://192.168.1.10:8000")
+
+
+def lan_address() -> str | None:
+    """This machine's IPv4 address on the office network, found without sending anything: a UDP
+    socket "connected" to a private address only asks the kernel which interface would route
+    there. Falls back to what the host name resolves to; None when all is loopback."""
+    import socket
+
+    for target in ("10.254.254.254", "192.168.254.254", "172.16.254.254"):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect((target, 9))
+                address = probe.getsockname()[0]
+        except OSError:
+            continue  # no route there (an office LAN without a gateway): try the next
+        if address and not address.startswith(("127.", "0.")):
+            return address
+    try:
+        resolved = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return None
+    for *_, sockaddr in resolved:
+        if not sockaddr[0].startswith(("127.", "0.")):
+            return sockaddr[0]
+    return None
 
 
 def _demo_day(config, args) -> int:

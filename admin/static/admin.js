@@ -121,7 +121,7 @@ async function renderOffice() {
       el("ul", {}, office.rating_reasons.map((r) => el("li", {}, r.name))),
     ]]),
     button(T.edit, () => formDialog({
-      title: T.edit,
+      title: T.edit_office,
       inputs: [
         { name: "name", label: T.office_name, value: office.name, required: true },
         { name: "unit", label: T.office_unit, value: office.unit },
@@ -158,7 +158,7 @@ async function renderUsers() {
   ]);
   $("users-body").replaceChildren(
     button(T.add, () => formDialog({
-      title: T.add,
+      title: T.add_user,
       inputs: [
         { name: "username", label: T.username, required: true },
         { name: "name", label: T.full_name },
@@ -184,7 +184,7 @@ async function renderDevices() {
   const pairing = el("div", { id: "pairing-result" });
   $("devices-body").replaceChildren(
     button(T.pair, () => formDialog({
-      title: T.pair,
+      title: T.pair_title,
       inputs: [
         { name: "kind", label: T.kind, type: "select", value: "kiosk",
           options: [["kiosk", T.kind_kiosk], ["display", T.kind_display], ["tablet", T.kind_tablet]] },

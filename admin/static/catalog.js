@@ -8,7 +8,8 @@ function fieldInputs(f = {}) {
     { name: "name", label: T.name, value: f.name, required: true },
     { name: "prefix", label: T.prefix, value: f.prefix, required: true },
     { name: "hint", label: T.hint, value: f.hint },
-    { name: "hours", label: T.hours, value: (f.hours || []).join(", "), hint: T.hours_hint },
+    { name: "hours", label: T.hours, value: (f.hours || []).join(", "), hint: T.hours_hint,
+      placeholder: T.hours_placeholder },
     { name: "daily_cap", label: T.daily_cap, type: "number", min: "1", value: f.daily_cap ?? "" },
     { name: "minutes", label: T.minutes, type: "number", min: "1", value: f.minutes ?? "" },
     { name: "icon", label: T.icon, value: f.icon ?? "" },
@@ -37,7 +38,7 @@ export async function renderFields() {
     f.hours.length ? f.hours.join(", ") : T.all_day, f.daily_cap ? String(f.daily_cap) : "—",
     f.minutes ? String(f.minutes) : "—", badge(f.active),
     el("span", { class: "buttons" },
-      button(T.edit, () => formDialog({ title: `${T.edit}: ${f.name}`, inputs: fieldInputs(f),
+      button(T.edit, () => formDialog({ title: fill(T.edit_field, { name: f.name }), inputs: fieldInputs(f),
         onSubmit: (v) => change(`/api/admin/fields/${f.code}`, "PATCH", fieldBody(v)) })),
       button(f.active ? T.disable : T.enable, quick(`/api/admin/fields/${f.code}/${f.active ? "disable" : "enable"}`)),
       i > 0 ? button("↑", move(i, -1), "tiny") : null,
@@ -47,7 +48,7 @@ export async function renderFields() {
       }, "small danger"))
   ]);
   $("fields-body").replaceChildren(
-    button(T.add, () => formDialog({ title: T.add, inputs: fieldInputs(),
+    button(T.add, () => formDialog({ title: T.add_field, inputs: fieldInputs(),
       onSubmit: (v) => change("/api/admin/fields", "POST", fieldBody(v)) }), "primary"),
     table([T.prefix, T.name, T.hours, T.daily_cap, T.minutes, T.status, T.actions], rows));
 }
@@ -66,7 +67,7 @@ export async function renderCounters() {
     T[`state_${c.state}`] || c.state, badge(c.active),
     el("span", { class: "buttons" },
       button(T.edit, () => formDialog({
-        title: `${T.edit}: ${c.name}`,
+        title: fill(T.edit_counter, { number: c.number }),
         inputs: [{ name: "name", label: T.name, value: c.name, required: true },
                  { name: "fields", label: T.fields, type: "checklist", options: checklist(c.fields) }],
         onSubmit: (v) => change(`/api/admin/counters/${c.number}`, "PATCH", v),
@@ -76,7 +77,7 @@ export async function renderCounters() {
   const next = Math.max(0, ...counters.map((c) => c.number)) + 1;
   $("counters-body").replaceChildren(
     button(T.add, () => formDialog({
-      title: T.add,
+      title: T.add_counter,
       inputs: [{ name: "number", label: T.number, type: "number", min: "1", value: next, required: true },
                { name: "name", label: T.name, value: `${T.counter} ${next}`, required: true },
                { name: "fields", label: T.fields, type: "checklist", options: checklist() }],
@@ -98,7 +99,8 @@ export async function renderAnnouncements() {
   const rows = announcements.map((a, i) => [
     el("span", { class: "announcement-text" }, a.text), badge(a.active),
     el("span", { class: "buttons" },
-      button(T.edit, () => formDialog({ title: T.edit, inputs: [{ name: "text", label: T.text, type: "textarea", value: a.text }],
+      button(T.edit, () => formDialog({ title: T.edit_announcement,
+        inputs: [{ name: "text", label: T.text, type: "textarea", value: a.text }],
         onSubmit: (v) => change(`/api/admin/announcements/${a.id}`, "PATCH", { text: v.text }) })),
       button(a.active ? T.disable : T.enable, quick(`/api/admin/announcements/${a.id}`, "PATCH", { active: !a.active })),
       i > 0 ? button("↑", move(i, -1), "tiny") : null,
@@ -106,7 +108,7 @@ export async function renderAnnouncements() {
   ]);
   $("announcements-body").replaceChildren(
     el("p", { class: "hint" }, T.announcement_hint),
-    button(T.add, () => formDialog({ title: T.add, inputs: [{ name: "text", label: T.text, type: "textarea" }],
+    button(T.add, () => formDialog({ title: T.add_announcement, inputs: [{ name: "text", label: T.text, type: "textarea" }],
       onSubmit: (v) => change("/api/admin/announcements", "POST", { text: v.text }) }), "primary"),
     table([T.text, T.status, T.actions], rows));
 }

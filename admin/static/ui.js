@@ -16,11 +16,16 @@ export function say(text, kind = "ok") {
   if (kind === "ok" && text) setTimeout(() => { if (box.textContent === text) box.hidden = true; }, 4000);
 }
 
-/** A table from column titles and rows of cells (strings, numbers or nodes). */
-export function table(headers, rows, { empty = "" } = {}) {
-  return el("table", { class: "grid" },
+/**
+ * A table from column titles and rows of cells (strings, numbers or nodes). A row may also be
+ * `{cells, class}` (a total row); `cls` adds classes to the table ("figures": numbers to the right).
+ */
+export function table(headers, rows, { empty = "", cls = "" } = {}) {
+  const row = (r) => (Array.isArray(r) ? el("tr", {}, r.map((c) => el("td", {}, c)))
+    : el("tr", { class: r.class }, r.cells.map((c) => el("td", {}, c))));
+  return el("table", { class: `grid ${cls}`.trim() },
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
-    el("tbody", {}, rows.length ? rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))
+    el("tbody", {}, rows.length ? rows.map(row)
       : el("tr", {}, el("td", { colspan: String(headers.length), class: "empty" }, empty))));
 }
 
@@ -48,7 +53,8 @@ function orderedChecklist(items) {
 }
 
 /**
- * One dialog for every add and edit form. `inputs`: [{name, label, type, value, options, hint}].
+ * One dialog for every add and edit form; its `title` names what it adds or edits ("Thêm quầy").
+ * `inputs`: [{name, label, type, value, options, hint, placeholder}].
  * `onSubmit(values)` returns a promise; an error is shown inside the dialog and keeps it open.
  */
 export function formDialog({ title, inputs, submit = T.save, onSubmit }) {
@@ -70,7 +76,8 @@ export function formDialog({ title, inputs, submit = T.save, onSubmit }) {
       control = el("textarea", { name: input.name, rows: "5" }, input.value ?? "");
     } else {
       control = el("input", { name: input.name, type: input.type || "text", value: input.value ?? "",
-        required: input.required, min: input.min, autocomplete: input.type === "password" ? "new-password" : "off" });
+        required: input.required, min: input.min, placeholder: input.placeholder,
+        autocomplete: input.type === "password" ? "new-password" : "off" });
     }
     readers[input.name] = () => control.value;
     // the hint sits outside the label, so the field's accessible name is its label alone

@@ -25,7 +25,7 @@ def _period() -> tuple[dt.date, dt.date]:
 def _report() -> dict:
     start, end = _period()
     try:
-        return reports.summary(services().storage, start, end, services().config.tz)
+        return reports.summary(services().storage, start, end, services().config.tz, engine().rating_scale())
     except ValueError as err:
         raise api_error(422, "invalid_period", str(err)) from None
 

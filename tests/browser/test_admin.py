@@ -1,10 +1,13 @@
 """The admin console in a real browser: fields reach the kiosk live, HTML stays text, users and devices,
-reports with charts and downloads whose contents are checked."""
+dialogs that say what they add or edit, reports with charts, reasons and comments in Vietnamese
+numbers and dd/mm/yyyy dates, and downloads whose contents are checked."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -13,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
+OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">Tư pháp <b>đậm</b>'
 
 
@@ -172,27 +176,38 @@ def test_counters_users_and_devices(page: Page, live_server):
 
 
 def a_served_day(server) -> list[dict]:
-    """Five tickets over two fields: three served and rated, one no-show, one still waiting."""
+    """Five tickets over two fields: three served and rated (two at counter 1's tablet, one on a phone,
+    the last unhappy with a reason and a comment), one no-show, one still waiting."""
     clerk = server.clerk_headers("canbo1")
     tickets = [server.issue("ho-tich"), server.issue("ho-tich"), server.issue("chung-thuc"),
                server.issue("chung-thuc"), server.issue("ho-tich")]
+    tokens = {t["code"]: t["token"] for t in tickets}  # the citizens' papers: staff answers carry no token
+    paired = requests.post(server.url + "/api/devices/pair", json={"code": server.pairing_code("tablet", 1)}, timeout=5)
+    tablet = {"X-Device-Token": paired.json()["token"]}
 
     def act(action):
         r = requests.post(f"{server.url}/api/counters/1/{action}", json={}, headers=clerk, timeout=5)
         assert r.status_code == 200, r.text
         return r.json()
 
+    def rate(code, score, headers=None, **more):
+        r = requests.post(server.url + "/api/ratings", json={"token": tokens[code], "score": score, **more},
+                          headers=headers or {}, timeout=5)
+        assert r.status_code == 201, r.text
+
     for score in (3, 2):
         ticket = act("call-next")
         act("finish")
-        requests.post(server.url + "/api/ratings", json={"token": ticket["token"], "score": score}, timeout=5)
+        rate(ticket["code"], score, tablet)
     act("call-next")
     act("no-show")
     ticket = act("call-next")
     act("finish")
-    requests.post(server.url + "/api/ratings", json={"token": ticket["token"], "score": 1, "reasons": ["waiting"]},
-                  timeout=5)
+    rate(ticket["code"], 1, reasons=["waiting", "harassment"], comment=COMMENT)
     return tickets
+
+
+COMMENT = "@Chờ hơn một tiếng <b>mà</b> không ai hướng dẫn"
 
 
 def test_reports_draw_charts_and_download_csv_and_xlsx(page: Page, live_server, tmp_path):
@@ -209,25 +224,161 @@ def test_reports_draw_charts_and_download_csv_and_xlsx(page: Page, live_server, 
         expect(page.locator("figure.chart figcaption", has_text=title)).to_be_visible()
     assert page.locator("figure.chart", has_text="Số phiếu theo giờ").locator("rect.bar").count() >= 11
     counter_chart = page.locator("figure.chart", has_text="Mức hài lòng theo quầy")
-    expect(counter_chart).to_contain_text("67% · 3 lượt")  # 2 of 3 ratings at "Hài lòng" or better
+    # 2 of 3 ratings at "Hài lòng" or better, written the Vietnamese way (issue 7: "93,6 %", not "94%")
+    expect(counter_chart).to_contain_text("66,7 % · 3 lượt")
 
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Tải CSV").click()
     text = csv_download.value.path().read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:4] == ["Nhóm", "Mã", "Tên", "Số phiếu cấp"]
-    totals = next(r for r in rows if r[0] == "Tổng")
+    totals = next(r for r in rows if r and r[0] == "Tổng")
     assert totals[3:6] == ["5", "3", "1"]
-    assert any(r[0] == "Lĩnh vực" and r[2] == "Hộ tịch" and r[3] == "3" for r in rows)
+    assert totals[rows[0].index("Lý do: Thời gian chờ lâu")] == "1"
+    assert any(r and r[0] == "Lĩnh vực" and r[2] == "Hộ tịch" and r[3] == "3" for r in rows)
+    comment = next(r for r in rows if r and r[0] == "Góp ý")
+    assert comment[-1] == "'" + COMMENT  # starts with @: written so no spreadsheet runs it
 
     with page.expect_download() as xlsx_download:
         page.get_by_role("link", name="Tải Excel (XLSX)").click()
     assert xlsx_download.value.suggested_filename.endswith(".xlsx")
     book = load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()))  # the saved file has no extension
-    sheet = book["Tổng hợp"]
-    values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[1][:3] == ["Nhóm", "Mã", "Tên"]
-    assert next(r for r in values if r[0] == "Tổng")[3:6] == [5, 3, 1]
+    # issue 7: a sheet per table with a "Tổng cộng" row, not one flat table with a total coded "all"
+    summary = {row[0].value: row[1].value for row in book["Tổng hợp"].iter_rows(min_row=3)}
+    assert summary["Số phiếu đã cấp"] == 5 and summary["Đã phục vụ"] == 3
+    fields = [[c.value for c in row] for row in book["Theo lĩnh vực"].iter_rows()]
+    assert fields[1][:3] == ["Mã", "Lĩnh vực", "Phiếu đã cấp (phiếu)"]
+    assert next(r for r in fields if r[0] == "Tổng cộng")[2:5] == [5, 3, 1]
+    reasons = [[c.value for c in row] for row in book["Lý do không hài lòng"].iter_rows()]
+    assert next(r for r in reasons if r[0] == "Tổng cộng")[reasons[1].index("Thời gian chờ lâu (lượt)")] == 1
+    assert book["Góp ý"]["K3"].value == COMMENT and book["Góp ý"]["K3"].data_type == "s"
+
+
+def test_reports_show_reasons_comments_and_sources_in_vietnamese_numbers_and_dates(page: Page, live_server):
+    a_served_day(live_server)
+    today = dt.datetime.now(OFFICE_TZ).strftime("%d/%m/%Y")
+    admin_login(page, live_server)
+    open_section(page, "Báo cáo")
+    expect(page.locator("#report-to")).to_have_value(today)
+    expect(page.locator("#report-period")).to_contain_text(f"đến ngày {today}")
+    # decimal comma and a space before %: "12,3 phút", "66,7 %"
+    expect(page.locator(".stat", has_text="Chờ trung bình").locator("strong")).to_have_text(re.compile(r"^\d+,\d\sphút$"))
+    expect(page.locator(".stat", has_text="Hài lòng").locator("strong")).to_have_text("66,7 %")
+    assert not re.search(r"\d\.\d\s(phút|%)", page.locator("#reports-body").inner_text())
+
+    expect(page.locator(".sources")).to_have_text(
+        "Nguồn đánh giá: Máy tính bảng tại quầy 2 · Điện thoại 1 · Chưa rõ nguồn 0")
+    clerk_table = page.locator("h2", has_text="Theo cán bộ").locator("xpath=following-sibling::table[1]")
+    expect(clerk_table.locator("th")).to_contain_text(["Máy tính bảng tại quầy", "Điện thoại"])
+    expect(clerk_table.locator("tr.total")).to_contain_text("Tổng cộng")
+
+    reasons = page.locator(".reasons table")
+    expect(reasons.locator("th")).to_contain_text(["Không hài lòng", "Thời gian chờ lâu", "Gây phiền hà, nhũng nhiễu"])
+    header = reasons.locator("th").all_inner_texts()
+    waiting = [h.lower() for h in header].index("thời gian chờ lâu")
+    for name in ("Chứng thực", "Quầy 1", "Tổng cộng (Toàn cơ quan)"):  # B002 was the unhappy one
+        row = reasons.locator("tr", has=page.get_by_role("cell", name=name, exact=True))
+        expect(row.locator("td").nth(waiting)).to_have_text("1")
+
+    comments = page.locator(".comments table tbody tr")
+    expect(comments).to_have_count(1)
+    expect(comments.first).to_contain_text(COMMENT)  # as text: no <b> made bold
+    assert page.locator(".comments b").count() == 0
+    expect(comments.first.locator("td").first).to_have_text(re.compile(rf"^{re.escape(today)} \d\d:\d\d$"))
+    expect(comments.first).to_contain_text("Không hài lòng")
+    expect(comments.first).to_contain_text("Thời gian chờ lâu; Gây phiền hà, nhũng nhiễu")
+    by_day = page.locator("h2", has_text="Theo ngày").locator("xpath=following-sibling::table[1]")
+    expect(by_day.locator("tbody tr").first.locator("td").first).to_have_text(today)
+
+
+def test_the_date_range_reads_and_writes_dd_mm_yyyy_whatever_the_browser_locale(browser, live_server):
+    """A PC set to US English in another time zone: the fields still show and accept 25/11/2026."""
+    live_server.issue("ho-tich")
+    context = browser.new_context(locale="en-US", timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    try:
+        admin_login(page, live_server)
+        open_section(page, "Báo cáo")
+        now = dt.datetime.now(OFFICE_TZ).date()
+        today = now.strftime("%d/%m/%Y")
+        week_ago = (now - dt.timedelta(days=6)).strftime("%d/%m/%Y")
+        expect(page.locator("#report-from")).to_have_value(week_ago)  # the office's day, not Los Angeles'
+        expect(page.locator("#report-to")).to_have_value(today)
+        assert page.locator("#report-from").get_attribute("type") in (None, "text")
+
+        page.get_by_role("button", name="Hôm nay").click()
+        expect(page.locator("#report-from")).to_have_value(today)
+        expect(page.locator("#report-period")).to_have_text(f"Báo cáo ngày {today}")
+        expect(page.locator(".stat", has_text="Phiếu đã cấp")).to_contain_text("1")
+
+        page.get_by_label("Từ ngày").fill("1/11/2026")
+        page.get_by_label("Đến ngày").fill("31/02/2026")
+        page.get_by_role("button", name="Xem báo cáo").click()
+        expect(page.locator("#report-error")).to_have_text("Ngày phải viết theo dạng ngày/tháng/năm, ví dụ 25/11/2026.")
+        expect(page.locator("#report-to")).to_have_attribute("aria-invalid", "")
+
+        page.get_by_label("Đến ngày").fill("30/11/2026")
+        page.get_by_label("Từ ngày").fill("01/12/2026")
+        page.get_by_role("button", name="Xem báo cáo").click()
+        expect(page.locator("#report-error")).to_have_text("Ngày bắt đầu phải trước hoặc trùng ngày kết thúc.")
+
+        page.get_by_label("Từ ngày").fill("1/11/2026")
+        page.get_by_role("button", name="Xem báo cáo").click()
+        expect(page.locator("#report-error")).to_be_hidden()
+        expect(page.locator("#report-from")).to_have_value("01/11/2026")
+        expect(page.locator("#report-period")).to_have_text("Báo cáo từ ngày 01/11/2026 đến ngày 30/11/2026")
+        expect(page.locator("#download-xlsx")).to_have_attribute("href", re.compile(r"from=2026-11-01&to=2026-11-30$"))
+
+        # the calendar button's picker hands its day back in dd/mm/yyyy
+        picker = page.locator('input.picker[data-for="to"]')
+        picker.evaluate("input => { input.value = '2026-11-20'; input.dispatchEvent(new Event('change')); }")
+        expect(page.locator("#report-to")).to_have_value("20/11/2026")
+        expect(page.get_by_role("button", name="Chọn ngày kết thúc trên lịch")).to_be_visible()
+
+        page.get_by_role("button", name="Tháng trước").click()
+        expect(page.locator("#report-period")).to_contain_text("đến ngày")
+        assert re.fullmatch(r"01/\d\d/\d{4}", page.locator("#report-from").input_value())
+    finally:
+        context.close()
+
+
+def test_every_dialog_says_what_it_adds_or_edits(page: Page, live_server):
+    admin_login(page, live_server)
+    dialog = page.locator("#edit-dialog")
+    title = dialog.locator("h2")
+
+    def check(open_it, expected):
+        open_it()
+        expect(title).to_have_text(expected)
+        dialog.get_by_role("button", name="Huỷ").click()
+        expect(dialog).to_be_hidden()
+
+    open_section(page, "Cơ quan")
+    check(lambda: page.locator("#office").get_by_role("button", name="Sửa").click(), "Sửa thông tin cơ quan")
+    open_section(page, "Lĩnh vực")
+    check(lambda: add_button(page).click(), "Thêm lĩnh vực")
+    check(lambda: page.locator("#fields-body tr", has_text="Chứng thực").get_by_role("button", name="Sửa").click(),
+          "Sửa lĩnh vực Chứng thực")
+    open_section(page, "Quầy")
+    check(lambda: add_button(page).click(), "Thêm quầy")
+    check(lambda: page.locator("#counters-body tr", has_text="Quầy 3").get_by_role("button", name="Sửa").click(),
+          "Sửa quầy 3")
+    open_section(page, "Người dùng")
+    check(lambda: add_button(page).click(), "Thêm người dùng")
+    open_section(page, "Thiết bị")
+    check(lambda: page.get_by_role("button", name="Tạo mã ghép nối").click(), "Ghép nối thiết bị mới")
+    open_section(page, "Thông báo")
+    check(lambda: add_button(page).click(), "Thêm thông báo")
+    assert page.locator("#edit-dialog h2", has_text=re.compile(r"^Thêm$")).count() == 0
+
+    # hours as offices write them: the hint shows it, the engine stores it as 07:30-11:30
+    open_section(page, "Lĩnh vực")
+    add_button(page).click()
+    hours = dialog.get_by_label("Giờ cấp số", exact=True)
+    expect(hours).to_have_attribute("placeholder", "7h30-11h30, 13h30-16h30")
+    expect(dialog.locator(".hint")).to_contain_text("Ví dụ: 7h30-11h30, 13h30-16h30")
+    fill_dialog(page, {"Tên": "Giờ kiểu mới", "Tiền tố": "GM", "Giờ cấp số": "7h30-11h30, 13h-16h30"})
+    expect(page.locator("#fields-body tr", has_text="Giờ kiểu mới")).to_contain_text("07:30-11:30, 13:00-16:30")
 
 
 def test_admin_in_english(page: Page, live_server):
