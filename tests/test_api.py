@@ -340,7 +340,10 @@ def test_report_exports(client, clerk, admin, clock):
 
     book = load_workbook(io.BytesIO(xlsx.get_data()))
     rows = list(book["Tổng hợp"].iter_rows(values_only=True))
-    assert rows[2][:6] == ("Tổng", "all", "Toàn cơ quan", 2, 1, 1)
+    # Issue 7 asks for a sheet per table and a total row that reads "Tổng cộng" (not "all").
+    assert rows[2][:2] == ("Số phiếu đã cấp", 2)
+    fields = list(book["Theo lĩnh vực"].iter_rows(values_only=True))
+    assert next(r for r in fields if r[0] == "Tổng cộng")[2:5] == (2, 1, 1)
 
 
 @pytest.mark.parametrize("query,code", [("from=25-11-2026", "invalid_date"),

@@ -26,7 +26,7 @@ def test_user_add_names_the_role_in_vietnamese(tmp_path):
     clerk = motcua(tmp_path, "user", "add", "lan", "--role", "clerk", "--password-stdin", stdin="mot-mat-khau-dai\n")
     assert clerk.returncode == 0, clerk.stderr
     assert clerk.stdout.strip() == "Đã tạo tài khoản cán bộ lan."
-    admin = motcua(tmp_path, "user", "add", "minh", "--role", "admin", "--password-stdin", stdin="mat-khau-cua-minh\n")
+    admin = motcua(tmp_path, "user", "add", "minh", "--role", "admin", "--password-stdin", stdin="mot-mat-khau-khac\n")
     assert admin.stdout.strip() == "Đã tạo tài khoản quản trị minh."
 
 
