@@ -82,6 +82,10 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked by require_role for cookie sessions, and by forms
         WTF_CSRF_TIME_LIMIT=config.session_hours * 3600,
         RATELIMIT_STORAGE_URI=config.message_queue_url or "memory://",
+        # Redis away: count in this process's memory meanwhile, never answer a 500.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1},
         RATELIMIT_HEADERS_ENABLED=True,
         BABEL_DEFAULT_LOCALE="vi",
         BABEL_DEFAULT_TIMEZONE=config.timezone,
@@ -103,11 +107,10 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     queue = {"message_queue": None}
     socketio.server_options.pop("client_manager", None)  # one app per process, but tests build many
     if config.message_queue_url:
-        from .events import control_manager
+        from .message_queue import ProcessLink
 
-        # Redis joins the processes; its manager also carries control messages between them.
-        queue = {"message_queue": config.message_queue_url,
-                 "client_manager": control_manager(config.message_queue_url)}
+        # Redis joins the processes; the link also carries control messages between them.
+        queue = {"message_queue": config.message_queue_url, "client_manager": ProcessLink(config.message_queue_url)}
     socketio.init_app(app, async_mode=config.async_mode, cors_allowed_origins=config.extra.get("cors_allowed_origins"),
                       **queue)
 

@@ -6,7 +6,8 @@ Rooms: every client is in the default broadcast; a paired device joins
 snapshot, so a board that reconnects after a restart or a network cut is whole again.
 
 Control messages go to every server process (through the message queue when there
-is one): a revoked device's sockets are closed wherever they are connected.
+is one, see server/message_queue.py): a revoked device's sockets are closed wherever
+they are connected.
 """
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from flask import current_app, request
 
 from .auth import DEVICE_COOKIE, device_counter_number, device_from_token
 from .engine import Change, QueueEngine, QueueError
+from .message_queue import CONTROL_EVENT
 
 log = logging.getLogger(__name__)
 QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated
-CONTROL_EVENT = "motcua:control"
 PRINTER_NAMESPACE = "/printer"  # the printer agents' namespace (server/printing.py)
 
 
@@ -28,27 +29,6 @@ def device_room(device_id: int) -> str:
     return f"device:{device_id}"
 
 
-def control_manager(url: str):
-    """python-socketio's Redis manager with a control channel between the server processes.
-
-    A control message travels as an emit of CONTROL_EVENT on the queue; every process,
-    the sender included, hands it to `control_handler` instead of delivering it to clients.
-    """
-    import socketio as socketio_lib
-
-    class ControlledRedisManager(socketio_lib.RedisManager):
-        control_handler = None
-
-        def _handle_emit(self, message):
-            if message.get("event") == CONTROL_EVENT:
-                data = message.get("data")
-                command = data[0] if isinstance(data, list) and data else data
-                if self.control_handler is not None and isinstance(command, dict):
-                    self.control_handler(command)
-                return
-            super()._handle_emit(message)
-
-    return ControlledRedisManager(url, channel="flask-socketio")
 
 
 def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = False) -> None:
@@ -161,8 +141,13 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
                 except Exception:  # already gone
                     pass
 
+    def resync_everyone_here() -> None:
+        """The message queue is back: calls made elsewhere meanwhile never reached this process."""
+        socketio.emit("state", engine.state(), ignore_queue=True)
+
     if hasattr(socketio.server.manager, "control_handler"):
         socketio.server.manager.control_handler = on_control
+        socketio.server.manager.on_reconnect = resync_everyone_here
     engine.listeners.append(on_change)
 
     @socketio.on("connect")
@@ -183,7 +168,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         socketio.emit("state", engine.state(), to=request.sid)
 
     @socketio.on("follow")
-    def follow(data):
+    def follow(data=None):
         """A ticket's own page follows its ticket by token (the token is the secret)."""
         from flask_socketio import join_room
 

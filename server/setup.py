@@ -87,12 +87,19 @@ def validate_seed(data: dict) -> None:
             parse_hours(f.get("hours") or [])
         except ValueError as err:
             raise SeedError(f"Giờ cấp số của lĩnh vực {code} không hợp lệ: {err}") from err
+    numbers = [c.get("number") for c in data.get("counters", [])]
     for c in data.get("counters", []):
         if not isinstance(c.get("number"), int) or c["number"] < 1:
             raise SeedError(f"Số quầy không hợp lệ: {c}")
-        unknown = set(c.get("fields", [])) - codes
+        served = c.get("fields", [])
+        unknown = set(served) - codes
         if unknown:
             raise SeedError(f"Quầy {c['number']} phục vụ lĩnh vực không có: {', '.join(sorted(unknown))}")
+        if numbers.count(c["number"]) > 1:
+            raise SeedError(f"Quầy số {c['number']} ghi hai lần; mỗi quầy một số riêng.")
+        twice = sorted({code for code in served if served.count(code) > 1})
+        if twice:
+            raise SeedError(f"Quầy {c['number']} ghi lĩnh vực {', '.join(twice)} hai lần; mỗi lĩnh vực chỉ ghi một lần.")
     levels = data.get("rating_levels")
     if levels and len(levels) not in RATING_LEVELS:
         raise SeedError("Thang đánh giá phải có 3 hoặc 5 mức.")

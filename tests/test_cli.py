@@ -90,3 +90,21 @@ def test_demo_day_fills_the_reports_with_a_plausible_morning(tmp_path):
     assert totals["issued"] == 150 and totals["served"] > 100
     assert totals["waiting_time_s"]["p90"] > totals["waiting_time_s"]["median"] > 0
     assert len(report["by_hour"]) >= 3 and report["totals"]["ratings"]["count"] > 20
+
+
+def test_init_with_a_counter_listing_a_field_twice_says_so(tmp_path):
+    """Issue 10: a clear message, not an IntegrityError traceback."""
+    from server.setup import demo_seed
+
+    seed = demo_seed()
+    seed["counters"][0]["fields"] = ["ho-tich", "ho-tich"]
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed, ensure_ascii=False), encoding="utf-8")
+    result = motcua(tmp_path, "init", "--seed", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ghi lĩnh vực ho-tich hai lần" in result.stderr
+    seed = demo_seed()
+    seed["counters"][1]["number"] = seed["counters"][0]["number"]
+    path.write_text(json.dumps(seed, ensure_ascii=False), encoding="utf-8")
+    result = motcua(tmp_path, "init", "--seed", str(path))
+    assert result.returncode == 2 and "Quầy số 1 ghi hai lần" in result.stderr

@@ -136,6 +136,8 @@ def test_a_ticket_page_follows_its_ticket(live_server_any_mode, boards):
     assert ack["code"] == mine["code"] and ack["ahead"] == 1
     bad = phone.client.call("follow", {"token": "khong-co"}, timeout=5)
     assert bad["error"]["code"] == "ticket_not_found"
+    empty = phone.client.call("follow", timeout=5)  # issue 10: no argument is an answer too, not a crash
+    assert empty["error"]["code"] == "invalid_token"
     requests.post(server.url + "/api/counters/1/call-next", headers=clerk)  # calls the first
     requests.post(server.url + "/api/counters/2/call-next", headers=clerk)  # calls mine
     update = phone.wait_for("ticket_updated", where=lambda t: t["status"] == "called")

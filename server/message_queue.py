@@ -1,0 +1,63 @@
+"""Redis between the server processes: python-socketio's Redis manager, made to fit a province.
+
+- **Control messages.** A command for every process (close a revoked device's sockets)
+  travels as an emit of CONTROL_EVENT; every process, the sender included, hands it to
+  `control_handler` instead of delivering it to clients.
+- **Back soon after an outage.** The stock listener backs off 1, 2, 4 … 60 s after Redis goes
+  away, so boards on other processes miss calls long after Redis is back. Here it retries
+  every RETRY_S, and once it listens again it calls `on_reconnect`, which sends every board
+  of this process a fresh `state` (calls made elsewhere during the outage never reached it).
+- Connecting gives up after CONNECT_TIMEOUT_S, so a Redis that is down costs a call a
+  moment, not a TCP timeout.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+CONTROL_EVENT = "motcua:control"
+RETRY_S = 1.0
+CONNECT_TIMEOUT_S = 1.0
+
+
+class ProcessLink(socketio.RedisManager):
+    control_handler = None
+    on_reconnect = None
+
+    def __init__(self, url: str, channel: str = "flask-socketio"):
+        super().__init__(url, channel=channel,
+                         redis_options={"socket_connect_timeout": CONNECT_TIMEOUT_S, "health_check_interval": 10})
+
+    def _handle_emit(self, message):
+        if message.get("event") == CONTROL_EVENT:
+            data = message.get("data")
+            command = data[0] if isinstance(data, list) and data else data
+            if self.control_handler is not None and isinstance(command, dict):
+                self.control_handler(command)
+            return
+        super()._handle_emit(message)
+
+    def _redis_listen_with_retries(self):  # replaces the stock exponential back-off
+        subscribed, lost = False, False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    if lost and self.on_reconnect is not None:
+                        lost = False
+                        try:
+                            self.on_reconnect()
+                        except Exception:  # a resync that failed must not stop the listener
+                            log.exception("resync after the message queue came back")
+                yield from self.pubsub.listen()
+            except Exception as exc:  # noqa: BLE001 - any Redis trouble: retry soon
+                if not lost:
+                    log.error("message queue lost (%s); retrying every %.0f s", exc, RETRY_S)
+                subscribed, lost = False, True
+                time.sleep(RETRY_S)  # patched by eventlet: a green sleep there
