@@ -64,7 +64,7 @@ class Services:
     config: Config
     storage: Storage
     engine: QueueEngine
-    admin: Any = None  # server.admin_service.AdminService
+    admin: Any = None  # server.administration.AdminService
     printing: Any = None
     app_logger: logging.Logger | None = None
 
@@ -94,8 +94,8 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     )
 
     storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
-    engine = QueueEngine(storage, config.tz, clock=engine_clock)
-    from .admin_service import AdminService
+    engine = QueueEngine(storage, config.tz, clock=engine_clock, default_office=config.default_office)
+    from .administration import AdminService
 
     services = Services(config=config, storage=storage, engine=engine, admin=AdminService(storage, engine),
                         app_logger=app.logger)
@@ -128,6 +128,11 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     events.register(socketio, engine, storage, shared_rooms=bool(config.message_queue_url))
     _attach_printing(app, services)
 
+    from . import tenancy
+
+    app.wsgi_app = tenancy.OfficePath(app.wsgi_app)  # /o/<slug>/… serves the same routes for that office
+    app.before_request(tenancy.check_office_exists)
+    app.context_processor(tenancy.template_context)
     if config.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

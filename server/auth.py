@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 
 from .errors import api_error
 from .extensions import csrf
-from .models import DEVICE_KINDS, ROLES, ApiToken, Counter, Device, User
+from .models import DEVICE_KINDS, ROLES, ApiToken, Counter, Device, Office, User
 from .storage import Storage
 
 _hasher = PasswordHasher()
@@ -77,7 +77,9 @@ def check_password_strength(password: str, username: str = "", display_name: str
             raise AuthError("Mật khẩu không được chứa tên đăng nhập hoặc họ tên.")
 
 
-def create_user(storage: Storage, username: str, password: str, role: str, display_name: str = "") -> User:
+def create_user(storage: Storage, username: str, password: str, role: str, display_name: str = "",
+                office_id: int | None = None) -> User:
+    """A clerk or admin of one office (the first office when none is given), or a province user."""
     username = username.strip().lower()
     if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise AuthError("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch dưới, gạch ngang.")
@@ -87,7 +89,13 @@ def create_user(storage: Storage, username: str, password: str, role: str, displ
     with storage.write() as s:
         if s.scalar(select(User.id).where(User.username == username)):
             raise AuthError(f"Tên đăng nhập {username} đã có.")
-        user = User(username=username, display_name=display_name or username, role=role,
+        if role == "province":
+            office_id = None
+        elif office_id is None:
+            office_id = s.scalar(select(Office.id).order_by(Office.id).limit(1))
+            if office_id is None:
+                raise AuthError("Chưa có cơ quan nào: hãy chạy “motcua init” trước.")
+        user = User(username=username, display_name=display_name or username, role=role, office_id=office_id,
                     password_hash=_hasher.hash(password), active=True, created_at=_now(), auth_generation=0)
         s.add(user)
     return user
@@ -141,20 +149,26 @@ def user_json(user: User) -> dict:
 
 
 # ----- devices -------------------------------------------------------------
-def create_pairing(storage: Storage, kind: str, counter_number: int | None = None, name: str = "") -> tuple[Device, str]:
-    """A new device waiting to be paired, and its one-time code (shown once)."""
+def create_pairing(storage: Storage, kind: str, counter_number: int | None = None, name: str = "",
+                   office_id: int | None = None) -> tuple[Device, str]:
+    """A new device of an office (the first office when none is given) waiting to be paired,
+    and its one-time code (shown once)."""
     if kind not in DEVICE_KINDS:
         raise AuthError(f"Loại thiết bị phải là một trong: {', '.join(DEVICE_KINDS)}.")
     if kind == "tablet" and counter_number is None:
         raise AuthError("Máy tính bảng đánh giá cần gắn với một quầy (--counter N).")
     code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
     with storage.write() as s:
+        if office_id is None:
+            office_id = s.scalar(select(Office.id).order_by(Office.id).limit(1))
         counter_id = None
         if counter_number is not None:
-            counter_id = s.scalar(select(Counter.id).where(Counter.number == counter_number))
+            counter_id = s.scalar(select(Counter.id).where(Counter.office_id == office_id,
+                                                           Counter.number == counter_number))
             if counter_id is None:
                 raise AuthError(f"Không có quầy số {counter_number}.")
-        device = Device(kind=kind, name=name or kind, counter_id=counter_id, pairing_code_hash=_sha(code),
+        device = Device(office_id=office_id, kind=kind, name=name or kind, counter_id=counter_id,
+                        pairing_code_hash=_sha(code),
                         pairing_expires_at=_now() + dt.timedelta(hours=PAIRING_HOURS), created_at=_now(),
                         settings={})
         s.add(device)
@@ -247,15 +261,29 @@ def current_user() -> User | None:
 
 
 def current_device() -> Device | None:
+    """The paired device making this request; a device of another office than the path names
+    counts as none (it has no privileges there)."""
     if "motcua_device" in g:
         return g.motcua_device
+    from .tenancy import named_office
+
     token = request.headers.get("X-Device-Token") or request.cookies.get(DEVICE_COOKIE)
-    g.motcua_device = device_from_token(_services().storage, token)
-    return g.motcua_device
+    device = device_from_token(_services().storage, token)
+    named = named_office()
+    if device is not None and named is not None and named.id != device.office_id:
+        device = None
+    g.motcua_device = device
+    return device
+
+
+def may_act_in(user: User, office_id: int) -> bool:
+    """Province users act in every office; admins and clerks in their own."""
+    return user.role == "province" or user.office_id == office_id
 
 
 def require_role(*roles: str):
-    """Only a logged-in user with one of these roles (any role when none given); CSRF for browser sessions."""
+    """Only a logged-in user with one of these roles (any role when none given; province users
+    pass every check) of the request's office; CSRF for browser sessions."""
 
     def decorator(view):
         @functools.wraps(view)
@@ -263,8 +291,12 @@ def require_role(*roles: str):
             user = current_user()
             if user is None:
                 raise api_error(401)
-            if roles and user.role not in roles:
+            if roles and user.role not in roles and user.role != "province":
                 raise api_error(403)
+            from .tenancy import current_office
+
+            if not may_act_in(user, current_office().id):
+                raise api_error(403, "forbidden", "Tài khoản này thuộc cơ quan khác; không có quyền ở đây.")
             if g.motcua_via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
                 csrf.protect()
             return view(*args, **kwargs)

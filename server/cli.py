@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="thêm người dùng")
     add.add_argument("name")
-    add.add_argument("--role", choices=["clerk", "admin"], required=True)
+    add.add_argument("--role", choices=["clerk", "admin", "province"], required=True)
+    add.add_argument("--office", metavar="SLUG", help="the office of a clerk or admin (needed with several offices)")
     add.add_argument("--display-name", default="")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
@@ -33,13 +34,25 @@ def _parser() -> argparse.ArgumentParser:
     device_sub = device.add_subparsers(dest="device_command", required=True)
     pair = device_sub.add_parser("pair", help="tạo mã ghép nối (pairing code)")
     pair.add_argument("kind", choices=["kiosk", "display", "tablet"])
+    pair.add_argument("--office", metavar="SLUG", help="the device's office (needed with several offices)")
     pair.add_argument("--counter", type=int)
     pair.add_argument("--name", default="")
     pair.add_argument("--url", default=None, help="the server's address as devices see it")
 
+    office = sub.add_parser("office", help="cơ quan (offices of a province)")
+    office_sub = office.add_subparsers(dest="office_command", required=True)
+    office_add = office_sub.add_parser("add", help="thêm một cơ quan")
+    office_add.add_argument("slug", help="e.g. phuong-ba-dinh (a-z, 0-9, -)")
+    office_add.add_argument("--name", required=True)
+    office_add.add_argument("--unit", default="")
+    office_add.add_argument("--seed", metavar="FILE", help="JSON file: its fields, counters and rating scale")
+    office_sub.add_parser("list", help="liệt kê các cơ quan")
+
     demo = sub.add_parser("demo-day", help="mô phỏng một buổi sáng làm việc (demo data for reports)")
     demo.add_argument("--date", help="YYYY-MM-DD, default: yesterday")
     demo.add_argument("--visitors", type=int, default=150)
+    demo.add_argument("--offices", type=int, default=0, metavar="N",
+                      help="make a small province of N offices (demo fields) and simulate each")
 
     pt = sub.add_parser("print-test", help="in thử một phiếu (print a sample ticket)")
     pt.add_argument("--printer", metavar="SPEC")
@@ -52,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-ROLE_NAMES = {"clerk": "cán bộ", "admin": "quản trị"}
+ROLE_NAMES = {"clerk": "cán bộ", "admin": "quản trị", "province": "cấp tỉnh"}
 
 
 def _async_mode_from_env() -> str:
@@ -88,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cấu hình sai: {err}", file=sys.stderr)
         return 2
     handler = {
-        "run": _run, "init": _init, "user": _user, "device": _device,
+        "run": _run, "init": _init, "user": _user, "device": _device, "office": _office,
         "print-test": _print_test, "printer-agent": _printer_agent, "demo-day": _demo_day,
     }[args.command]
     return handler(config, args) or 0
@@ -177,8 +190,10 @@ def _user(config, args) -> int:
             return 2
     storage = prepare(config)
     try:
-        user = create_user(storage, args.name, password, args.role, args.display_name)
-    except AuthError as err:
+        office = None if args.role == "province" else _office_of(storage, config, args.office)
+        user = create_user(storage, args.name, password, args.role, args.display_name,
+                           office_id=office.id if office else None)
+    except (AuthError, LookupError) as err:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 2
     print(f"Đã tạo tài khoản {ROLE_NAMES.get(args.role, args.role)} {user.username}.")
@@ -191,11 +206,14 @@ def _device(config, args) -> int:
 
     storage = prepare(config)
     try:
-        device, code = create_pairing(storage, args.kind, args.counter, args.name)
-    except AuthError as err:
+        office = _office_of(storage, config, args.office)
+        device, code = create_pairing(storage, args.kind, args.counter, args.name, office_id=office.id)
+    except (AuthError, LookupError) as err:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 2
     base, how = _device_base_url(args.url, config.public_url)
+    if _offices(storage, config).many():  # the device's own office in the link (bare paths: the default one)
+        base = f"{base}/o/{office.slug}"
     print(f"Mã ghép nối: {code} (dùng một lần, hết hạn sau 24 giờ)")
     print(f"Mở trên thiết bị: {pairing_url(base, args.kind, code)}")
     print(f"  (địa chỉ máy chủ {base}: {how})")
@@ -242,6 +260,56 @@ def lan_address() -> str | None:
     return None
 
 
+def _offices(storage, config):
+    from .engine import Offices
+
+    return Offices(storage, config.default_office)
+
+
+def _office_of(storage, config, slug: str | None):
+    """The office a command acts in: the one named, else the only (or default) one."""
+    offices = _offices(storage, config)
+    if slug:
+        office = offices.by_slug(slug)
+        if office is None:
+            raise LookupError(f"Không có cơ quan “{slug}”. Xem danh sách: motcua office list")
+        return office
+    if offices.many():
+        raise LookupError("Có nhiều cơ quan: hãy ghi --office SLUG (xem: motcua office list).")
+    office = offices.default()
+    if office is None:
+        raise LookupError("Chưa có cơ quan nào: hãy chạy “motcua init”.")
+    return office
+
+
+def _office(config, args) -> int:
+    from .administration import AdminError, AdminService
+    from .engine import QueueEngine
+    from .setup import SeedError, apply_seed, load_seed, prepare
+
+    storage = prepare(config)
+    service = AdminService(storage, QueueEngine(storage, config.tz, default_office=config.default_office))
+    if args.office_command == "list":
+        default = _offices(storage, config).default()
+        for office in service.offices():
+            marks = (" (mặc định)" if default and office["slug"] == default.slug else "") + \
+                    ("" if office["active"] else " (đã ngừng)")
+            print(f"{office['slug']}\t{office['name']}\t{office['unit']}{marks}")
+        return 0
+    try:
+        seed = load_seed(args.seed) if args.seed else None
+        office = service.add_office({"slug": args.slug, "name": args.name, "unit": args.unit})
+        if seed is not None:
+            seed = {**seed, "office": {"name": args.name, "unit": args.unit or office["unit"]}}
+            apply_seed(storage, seed, office=args.slug)
+    except (AdminError, SeedError) as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 2
+    print(f"Đã thêm cơ quan {office['slug']}: {office['name']}."
+          + ("" if args.seed else " Chưa có lĩnh vực nào: thêm trong trang quản trị hoặc dùng --seed."))
+    return 0
+
+
 def _demo_day(config, args) -> int:
     import datetime as dt
 
@@ -254,6 +322,14 @@ def _demo_day(config, args) -> int:
     except ValueError:
         print("Ngày phải có dạng YYYY-MM-DD.", file=sys.stderr)
         return 2
+    if args.offices:
+        from .demo import make_province
+
+        for n, slug in enumerate(make_province(storage, args.offices)):
+            result = simulate_day(storage, config.tz, day, args.visitors, office=slug, seed=7 + n)
+            print(f"{slug}: đã mô phỏng ngày {result['day']}: {result['issued']} phiếu, "
+                  f"{result['served']} lượt phục vụ.")
+        return 0
     result = simulate_day(storage, config.tz, day, args.visitors)
     print(f"Đã mô phỏng ngày {result['day']}: {result['issued']} phiếu, {result['served']} lượt phục vụ.")
     return 0

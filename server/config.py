@@ -79,6 +79,7 @@ class Config:
     timezone: str = "Asia/Ho_Chi_Minh"
     async_mode: str = "eventlet"
     ticket_rate_limit: str | None = "30/minute"
+    default_office: str | None = None  # the slug the bare paths serve (default: the first office)
     ticket_issuers: str = "anyone"  # "kiosks": only paired kiosks (and booking check-ins) issue tickets
     instance_path: Path = field(default_factory=lambda: Path.cwd())
     public_url: str | None = None  # how phones reach the server, for QR codes
@@ -132,6 +133,7 @@ class Config:
             async_mode=async_mode,
             ticket_rate_limit=parse_rate(env.get("TICKET_RATE_LIMIT", "30/minute")),
             ticket_issuers=issuers,
+            default_office=(env.get("DEFAULT_OFFICE") or "").strip().lower() or None,
             instance_path=instance,
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
             sqlite_synchronous=synchronous,

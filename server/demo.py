@@ -22,15 +22,22 @@ DEMO_CLERKS = [("canbo.an", "Nguyễn Văn An"), ("canbo.binh", "Trần Thị B�
                ("canbo.dung", "Phạm Thị Dung"), ("canbo.em", "Hoàng Văn Em")]
 
 
-def simulate_day(storage: Storage, tz: ZoneInfo, day: dt.date, visitors: int = 150, seed: int = 7) -> dict:
+def simulate_day(storage: Storage, tz: ZoneInfo, day: dt.date, visitors: int = 150, seed: int = 7,
+                 office: str | None = None) -> dict:
+    """A morning at one office (its slug; default: the first office)."""
     rng = random.Random(seed)
     clock = {"now": dt.datetime.combine(day, dt.time(7, 30), tz)}
     storage = Storage(storage.url, synchronous="NORMAL")  # demo data: no need to fsync every step
     engine = QueueEngine(storage, tz, clock=lambda: clock["now"])
-    clerks = _demo_clerks(storage, rng)
+    office_id = engine.offices.by_slug(office).id if office else engine.office_id()
+    clerks = _demo_clerks(storage, rng, office_id, "" if office is None else f".{office}")
     with storage.read() as s:
-        fields = {f.code: f for f in s.scalars(select(Field).where(Field.active.is_(True)))}
-        counters = [c.number for c in s.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.number))]
+        fields = {f.code: f for f in s.scalars(select(Field).where(Field.office_id == office_id,
+                                                                   Field.active.is_(True)))}
+        counter_ids = {c.number: c.id for c in s.scalars(select(Counter).where(Counter.office_id == office_id,
+                                                                               Counter.active.is_(True)))}
+    counters = sorted(counter_ids)
+    tokens: dict[str, str] = {}  # the citizen keeps the paper; clerks never see the token
     # Arrivals: more in the first hour, fewer before lunch.
     start = clock["now"]
     arrivals = sorted(start + dt.timedelta(minutes=rng.triangular(0, 210, 20)) for _ in range(visitors))
@@ -47,27 +54,32 @@ def simulate_day(storage: Storage, tz: ZoneInfo, day: dt.date, visitors: int = 1
             pending.pop(0)
             priority = rng.choice(["elderly", "disabled", "pregnant", "merit"]) if rng.random() < 0.1 else None
             try:
-                engine.issue_ticket(rng.choices(codes, weights)[0], priority)
+                ticket = engine.issue_ticket(rng.choices(codes, weights)[0], priority, office=office_id)
+                tokens[ticket["code"]] = ticket["token"]
                 issued += 1
             except QueueError:
                 pass
         for number in counters:
             if serving[number] and busy_until[number] <= clock["now"]:
-                finished = engine.finish(number, clerk_of.get(number))
+                finished = engine.finish(number, clerk_of.get(number), office=office_id)
                 serving[number] = False
                 if rng.random() < 0.7:
                     score = rng.choices([3, 2, 1], [70, 25, 5])[0]
                     reasons = rng.sample(["waiting", "speed", "guidance"], 1) if score == 1 else []
-                    engine.rate(finished["token"], score, reasons)
+                    if rng.random() < 0.7:  # most rate on the counter's tablet, some on their phone
+                        engine.rate(tokens[finished["code"]], score, reasons, source="tablet",
+                                    tablet_counter_id=counter_ids[number])
+                    else:
+                        engine.rate(tokens[finished["code"]], score, reasons)
             if serving[number] or busy_until[number] > clock["now"]:
                 continue
             try:
-                ticket = engine.call_next(number, clerk_of.get(number))
+                ticket = engine.call_next(number, clerk_of.get(number), office=office_id)
             except QueueError:
                 busy_until[number] = clock["now"] + dt.timedelta(minutes=1)  # nobody for this counter yet
                 continue
             if rng.random() < 0.06:
-                engine.no_show(number, clerk_of.get(number))
+                engine.no_show(number, clerk_of.get(number), office=office_id)
                 busy_until[number] = clock["now"] + dt.timedelta(minutes=1)
                 served += 1
                 continue
@@ -79,13 +91,32 @@ def simulate_day(storage: Storage, tz: ZoneInfo, day: dt.date, visitors: int = 1
     return {"issued": issued, "served": served, "day": day.isoformat()}  # served counts no-shows too
 
 
-def _demo_clerks(storage: Storage, rng: random.Random) -> list[int]:
+def _demo_clerks(storage: Storage, rng: random.Random, office_id: int, suffix: str) -> list[int]:
     ids = []
     for username, name in DEMO_CLERKS:
+        username += suffix
         try:
-            create_user(storage, username, f"demo-{rng.getrandbits(64):x}", "clerk", name)
+            create_user(storage, username, f"demo-{rng.getrandbits(64):x}", "clerk", name, office_id=office_id)
         except AuthError:
             pass  # already there
         with storage.read() as s:
             ids.append(s.scalar(select(User.id).where(User.username == username)))
     return ids
+
+
+PROVINCE_WARDS = [("phuong-ba-dinh", "UBND phường Ba Đình"), ("phuong-hoan-kiem", "UBND phường Hoàn Kiếm"),
+                  ("phuong-cau-giay", "UBND phường Cầu Giấy"), ("xa-soc-son", "UBND xã Sóc Sơn"),
+                  ("phuong-long-bien", "UBND phường Long Biên"), ("xa-ba-vi", "UBND xã Ba Vì")]
+
+
+def make_province(storage: Storage, count: int) -> list[str]:
+    """`count` offices with the demo fields (made once; kept when they are there), for a province to look at."""
+    from .setup import apply_seed, demo_seed
+
+    slugs = []
+    for i in range(count):
+        slug, name = PROVINCE_WARDS[i] if i < len(PROVINCE_WARDS) else (f"xa-mau-{i + 1}", f"UBND xã Mẫu {i + 1}")
+        seed = {**demo_seed(), "office": {"name": name, "unit": "Bộ phận tiếp nhận và trả kết quả"}}
+        apply_seed(storage, seed, office=slug)
+        slugs.append(slug)
+    return slugs

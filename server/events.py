@@ -1,13 +1,21 @@
-"""Engine changes -> Socket.IO. The one place that emits to boards, tablets and phones.
+"""Engine changes -> Socket.IO. The one place that emits to boards, kiosks, tablets and phones.
 
-Rooms: every client is in the default broadcast; a paired device joins
-`device:<id>` (a tablet also `tablet:<counter>`); a ticket's page joins
-`ticket:<token>` after `follow`. On connect a client gets a full `state`
-snapshot, so a board that reconnects after a restart or a network cut is whole again.
+Rooms, per office (never a broadcast filtered in the browser):
+- `office:<id>`: every client of that office (boards, kiosks, consoles, ticket pages). A
+  client names its office in the connection URL (`?office=<slug>`; absent: the office of
+  its paired device, else of its logged-in clerk, else the default office). A paired device
+  is always put in its own office.
+- `device:<id>` for a paired device; `tablet:<office>:<counter>` for a rating tablet;
+  `ticket:<token>` for a page following its ticket (`follow`); `province` for province users.
+On connect a client gets its office's full `state`, so a board that reconnects after a
+restart or a network cut is whole again.
 
-Control messages go to every server process (through the message queue when there
-is one, see server/message_queue.py): a revoked device's sockets are closed wherever
-they are connected.
+A call reaches a board as one message: `ticket_called` carries the counter's tile and the
+office's waiting counts, so the board redraws everything from it.
+
+Control messages go to every server process (through the message queue when there is
+one, see server/message_queue.py): a revoked device's sockets are closed wherever they
+are connected.
 """
 from __future__ import annotations
 
@@ -16,28 +24,38 @@ import threading
 
 from flask import current_app, request
 
-from .auth import DEVICE_COOKIE, device_counter_number, device_from_token
+from .auth import DEVICE_COOKIE, current_user, device_counter_number, device_from_token
 from .engine import Change, QueueEngine, QueueError
 from .message_queue import CONTROL_EVENT
 
 log = logging.getLogger(__name__)
-QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated
+QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated per office
+PROVINCE_COALESCE_S = 2.0  # the province's wall: at most one overview every 2 s
 PRINTER_NAMESPACE = "/printer"  # the printer agents' namespace (server/printing.py)
+PROVINCE_ROOM = "province"
 
 
 def device_room(device_id: int) -> str:
     return f"device:{device_id}"
 
 
+def office_room(office_id: int) -> str:
+    return f"office:{office_id}"
+
+
+def tablet_room(office_id: int, counter: int) -> str:
+    return f"tablet:{office_id}:{counter}"
 
 
 def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = False) -> None:
     """`shared_rooms`: a message queue joins several processes, so rooms may live elsewhere."""
-    pending = {"scheduled": False}
     lock = threading.Lock()
+    office_of_sid: dict[str, int] = {}  # the office each client of this process is in
+    queue_pending: set[int] = set()
+    province_pending = {"scheduled": False}
 
     def later(work, *args) -> None:
-        """Run after the current request: calls reach the boards first, details follow."""
+        """Run after the current request: the clerk's answer is not held up by what follows."""
         def run():
             try:
                 work(*args)
@@ -46,55 +64,89 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
 
         socketio.start_background_task(run)
 
-    def emit_queue_soon() -> None:
+    # ----- coalesced emits ------------------------------------------------------------
+    def emit_queue_soon(office_id: int) -> None:
         with lock:
-            if pending["scheduled"]:
+            if office_id in queue_pending:
                 return
-            pending["scheduled"] = True
-        socketio.start_background_task(_emit_queue)
+            queue_pending.add(office_id)
+        socketio.start_background_task(_emit_queue, office_id)
 
-    def _emit_queue() -> None:
+    def _emit_queue(office_id: int) -> None:
         socketio.sleep(QUEUE_COALESCE_S)
         with lock:
-            pending["scheduled"] = False
+            queue_pending.discard(office_id)
         try:
-            fields = engine.field_summaries()
+            fields = _waiting(office_id)
         except Exception:  # a database hiccup must not kill the emitter; the next change retries
             log.warning("queue_updated skipped", exc_info=True)
             return
-        socketio.emit("queue_updated", {"fields": [
-            {"code": f["code"], "waiting": f["waiting"], "estimated_wait_s": f["estimated_wait_s"]} for f in fields]})
+        socketio.emit("queue_updated", {"fields": fields}, to=office_room(office_id))
 
+    def _waiting(office_id: int) -> list[dict]:
+        return [{"code": f["code"], "waiting": f["waiting"], "estimated_wait_s": f["estimated_wait_s"]}
+                for f in engine.field_summaries(office=office_id)]
+
+    def emit_province_soon() -> None:
+        if not shared_rooms and not socketio.server.manager.rooms.get("/", {}).get(PROVINCE_ROOM):
+            return  # nobody watches the province's wall on this process
+        with lock:
+            if province_pending["scheduled"]:
+                return
+            province_pending["scheduled"] = True
+        socketio.start_background_task(_emit_province)
+
+    def _emit_province() -> None:
+        socketio.sleep(PROVINCE_COALESCE_S)
+        with lock:
+            province_pending["scheduled"] = False
+        socketio.emit("province_updated", engine.province_overview(), to=PROVINCE_ROOM)
+
+    # ----- the engine's changes ------------------------------------------------------------
     def on_change(changes: list[Change]) -> None:
+        called = {c.office for c in changes if c.kind == "ticket_called"}
         for change in changes:
-            data = change.data
+            data, office = change.data, change.office
             if change.kind == "ticket_called":
-                socketio.emit("ticket_called", data)
-            elif change.kind == "queue_changed":
-                emit_queue_soon()
-            elif change.kind == "counter_changed":
-                later(_emit_counter, data.get("counter"))
+                _emit_call(office, data)
+            elif change.kind == "queue_changed" and office not in called:
+                emit_queue_soon(office)  # a call's message carries the waiting counts already
+            elif change.kind == "counter_changed" and office not in called:
+                later(_emit_counter, office, data.get("counter"))
             elif change.kind == "ticket_finished":
                 socketio.emit("rate_request", {"token": data["token"], "ticket": data["ticket"]},
-                              to=f"tablet:{data['counter']}")
+                              to=tablet_room(office, data["counter"]))
             elif change.kind == "rated" and data.get("counter") is not None:
-                socketio.emit("rate_cancel", {"token": data["token"]}, to=f"tablet:{data['counter']}")
+                socketio.emit("rate_cancel", {"token": data["token"]}, to=tablet_room(office, data["counter"]))
             elif change.kind == "ticket_updated" and _followed(data["token"]):
                 later(_emit_ticket, data["token"])
             elif change.kind == "config_changed":
-                socketio.emit("state", engine.state())
+                socketio.emit("state", engine.state(office=office), to=office_room(office))
             elif change.kind == "device_revoked":
                 control({"revoke_device": data["device"]})
+        if any(c.office is not None for c in changes):
+            emit_province_soon()
 
-    def _emit_counter(number: int | None) -> None:
-        if number is None:  # many counters changed at once (a new service day): resync everyone
-            socketio.emit("state", engine.state())
+    def _emit_call(office_id: int, call: dict) -> None:
+        """One message per board: the call, the counter's tile and the waiting counts."""
+        message = dict(call)
+        try:
+            message["counter_tile"] = {"counter": call["counter"],
+                                       **engine.board_counter(call["counter"], office=office_id)}
+            message["fields"] = _waiting(office_id)
+        except Exception:  # the call itself must reach the hall even if the details fail
+            log.warning("call details skipped", exc_info=True)
+        socketio.emit("ticket_called", message, to=office_room(office_id))
+
+    def _emit_counter(office_id: int, number: int | None) -> None:
+        if number is None:  # many counters changed at once (a new service day): resync the office
+            socketio.emit("state", engine.state(office=office_id), to=office_room(office_id))
             return
         try:
-            view = engine.board_counter(number)
+            view = engine.board_counter(number, office=office_id)
         except QueueError:
             return
-        socketio.emit("counter_updated", {"counter": number, **view})
+        socketio.emit("counter_updated", {"counter": number, **view}, to=office_room(office_id))
 
     def _followed(token: str) -> bool:
         """Is a ticket page following this ticket? (Always assume so when rooms are shared.)"""
@@ -110,6 +162,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             return
         socketio.emit("ticket_updated", view, to=f"ticket:{token}")
 
+    # ----- control messages between the processes ----------------------------------------
     def control(command: dict) -> None:
         """Carry out a command in every server process, this one included."""
         manager = socketio.server.manager
@@ -143,13 +196,15 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
 
     def resync_everyone_here() -> None:
         """The message queue is back: calls made elsewhere meanwhile never reached this process."""
-        socketio.emit("state", engine.state(), ignore_queue=True)
+        for office in engine.offices.all():
+            socketio.emit("state", engine.state(office=office.id), to=office_room(office.id), ignore_queue=True)
 
     if hasattr(socketio.server.manager, "control_handler"):
         socketio.server.manager.control_handler = on_control
         socketio.server.manager.on_reconnect = resync_everyone_here
     engine.listeners.append(on_change)
 
+    # ----- clients ---------------------------------------------------------------------------
     @socketio.on("connect")
     def connect(auth=None):
         from flask_socketio import join_room
@@ -159,17 +214,41 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         device = device_from_token(storage, token)
         if token and device is None:
             return False  # a revoked (or forged) device: nothing more for it here
+        office = _office_of_connection(device)
+        if office is None:
+            return False  # an office that does not exist (or no longer serves)
+        join_room(office_room(office.id))
+        office_of_sid[request.sid] = office.id
         if device is not None:
             join_room(device_room(device.id))
             if device.kind == "tablet":
                 number = device_counter_number(storage, device)
                 if number is not None:
-                    join_room(f"tablet:{number}")
-        socketio.emit("state", engine.state(), to=request.sid)
+                    join_room(tablet_room(office.id, number))
+        user = current_user()
+        if user is not None and user.role == "province" and request.args.get("province"):
+            join_room(PROVINCE_ROOM)
+            socketio.emit("province_updated", engine.province_overview(), to=request.sid)
+        socketio.emit("state", engine.state(office=office.id), to=request.sid)
+
+    def _office_of_connection(device):
+        if device is not None:  # a paired device is always in its own office
+            return engine.offices.get(device.office_id)
+        slug = request.args.get("office")
+        if slug:
+            office = engine.offices.by_slug(slug)
+            if office is None:
+                engine.offices.forget()
+                office = engine.offices.by_slug(slug)
+            return office if office is not None and office.active else None
+        user = current_user()
+        if user is not None and user.office_id is not None:
+            return engine.offices.get(user.office_id)
+        return engine.offices.default()
 
     @socketio.on("follow")
     def follow(data=None):
-        """A ticket's own page follows its ticket by token (the token is the secret)."""
+        """A ticket's own page (or the kiosk that issued it) follows its ticket by token (the token is the secret)."""
         from flask_socketio import join_room
 
         token = data.get("token") if isinstance(data, dict) else None
@@ -187,9 +266,14 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             view["print"] = printing.status_for(token)
         return view
 
+    @socketio.on("disconnect")
+    def disconnect(*_reason):
+        office_of_sid.pop(request.sid, None)
+
     @socketio.on("sync")
     def sync(_data=None):
-        return engine.state()
+        office = office_of_sid.get(request.sid)
+        return engine.state(office=office) if office is not None else {}
 
 
 DAY_CHECK_S = 30
@@ -201,7 +285,11 @@ def start_background(socketio, engine: QueueEngine) -> None:
     def loop():
         while True:
             socketio.sleep(DAY_CHECK_S)
-            if engine.roll_day():
-                socketio.emit("state", engine.state())
+            try:
+                if engine.roll_day():
+                    for office in engine.offices.all():
+                        socketio.emit("state", engine.state(office=office.id), to=office_room(office.id))
+            except Exception:  # a database hiccup: try again at the next check
+                log.warning("day check skipped", exc_info=True)
 
     socketio.start_background_task(loop)

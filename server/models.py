@@ -50,26 +50,37 @@ class Base(DeclarativeBase):
 TICKET_STATUSES = ("waiting", "called", "done", "no_show", "cancelled", "expired")
 PRIORITY_REASONS = ("elderly", "disabled", "pregnant", "merit")
 COUNTER_STATES = ("open", "paused", "closed")
-ROLES = ("clerk", "admin")
+ROLES = ("clerk", "admin", "province")  # province: every office; admin and clerk: their own office
 DEVICE_KINDS = ("kiosk", "display", "tablet")
 
 
 class Office(Base):
+    """A one-stop office: a ward's, a commune's, or a branch of the province's centre.
+
+    Everything of the hall belongs to one: fields, counters, devices, announcements, the
+    rating scale, tickets and their numbering, ratings and events. The default office
+    (the first one, or DEFAULT_OFFICE) answers the bare paths."""
+
     __tablename__ = "office"
     id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(200), default="")
     rating_scale: Mapped[int] = mapped_column(Integer, default=3)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
 class Field(Base):
     __tablename__ = "field"
+    __table_args__ = (UniqueConstraint("office_id", "code", name="uq_field_code"),
+                      UniqueConstraint("office_id", "prefix", name="uq_field_prefix"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     hint: Mapped[str] = mapped_column(String(300), default="")
-    prefix: Mapped[str] = mapped_column(String(2), unique=True)
+    prefix: Mapped[str] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     icon: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -80,8 +91,10 @@ class Field(Base):
 
 class Counter(Base):
     __tablename__ = "counter"
+    __table_args__ = (UniqueConstraint("office_id", "number", name="uq_counter_number"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(10), default="open")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -109,6 +122,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), nullable=True)  # None: province
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
     # Every session cookie carries the generation it was made in; logging out, a new password
@@ -132,6 +146,7 @@ class Device(Base):
 
     __tablename__ = "device"
     id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100), default="")
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), nullable=True)
@@ -160,8 +175,10 @@ class Ticket(Base):
         UniqueConstraint("issued_field_id", "service_day", "number", name="uq_ticket_number"),
         Index("ix_ticket_queue", "status", "field_id", "priority_rank", "issued_at"),
         Index("ix_ticket_day", "service_day", "status"),
+        Index("ix_ticket_office_day", "office_id", "service_day", "code"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     code: Mapped[str] = mapped_column(String(12))
     number: Mapped[int] = mapped_column(Integer)
     service_day: Mapped[dt.date] = mapped_column(Date)
@@ -186,6 +203,7 @@ class Ticket(Base):
 class Rating(Base):
     __tablename__ = "rating"
     id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
     score: Mapped[int] = mapped_column(Integer)
     scale: Mapped[int] = mapped_column(Integer)
@@ -206,6 +224,7 @@ RATING_SOURCES = ("tablet", "phone")
 class Announcement(Base):
     __tablename__ = "announcement"
     id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
     text: Mapped[str] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -241,8 +260,10 @@ class Event(Base):
     """Append-only log of every state change; the source of all reports."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_at", "at"), Index("ix_event_ticket", "ticket_id"))
+    __table_args__ = (Index("ix_event_at", "at"), Index("ix_event_ticket", "ticket_id"),
+                      Index("ix_event_office_at", "office_id", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), nullable=True)  # None: province-wide
     at: Mapped[dt.datetime]
     kind: Mapped[str] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), nullable=True)

@@ -1,15 +1,16 @@
 """The home page: links to every surface, and the ticket's QR picture."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 
 @bp.get("/")
 def index():
-    office = current_app.extensions["motcua"].engine.state()["office"]
-    return render_template("index.html", office=office)
+    from .tenancy import current_office
+
+    return render_template("index.html", office=current_office().public())
 
 
 LANG_COOKIE_DAYS = 365

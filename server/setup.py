@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from .admin_service import PREFIX
+from .administration import PREFIX
 from .auth import create_user
 from .config import Config
 from .engine import RATING_LEVELS, normalise_span, parse_hours
@@ -18,7 +18,7 @@ from .storage import Storage
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. A test checks it against Alembic's head; knowing it lets a server
 # that is already up to date start without importing Alembic at all.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 class SeedError(ValueError):
@@ -105,24 +105,33 @@ def validate_seed(data: dict) -> None:
         raise SeedError("Thang đánh giá phải có 3 hoặc 5 mức.")
 
 
-def apply_seed(storage: Storage, data: dict) -> None:
-    """Create or update the office, its fields and counters from a seed (by code and number)."""
+def apply_seed(storage: Storage, data: dict, office: str | None = None, default_slug: str = "default") -> int:
+    """Create or update an office, its fields and counters from a seed (by code and number).
+
+    `office`: the office's slug; when not given, the first office (made as `default_slug`
+    when there is none yet). Returns the office's id."""
     validate_seed(data)
     with storage.write() as s:
-        office = s.scalar(select(Office).limit(1)) or Office(name="", settings={})
+        if office is not None:
+            row = s.scalar(select(Office).where(Office.slug == office))
+        else:
+            row = s.scalar(select(Office).order_by(Office.id).limit(1))
+        row = row or Office(slug=office or default_slug, name="", settings={}, active=True)
         info = data.get("office", {})
-        office.name = info.get("name") or office.name or "Bộ phận một cửa"
-        office.unit = info.get("unit") or office.unit or ""
+        row.name = info.get("name") or row.name or "Bộ phận một cửa"
+        row.unit = info.get("unit") or row.unit or ""
         if data.get("rating_levels"):
-            office.rating_scale = len(data["rating_levels"])
-        settings = dict(office.settings or {})
+            row.rating_scale = len(data["rating_levels"])
+        settings = dict(row.settings or {})
         if data.get("rating_reasons"):
             settings["rating_reasons"] = data["rating_reasons"]
-        office.settings = settings
-        s.add(office)
-        by_code = {f.code: f for f in s.scalars(select(Field))}
+        row.settings = settings
+        s.add(row)
+        s.flush()
+        office_id = row.id
+        by_code = {f.code: f for f in s.scalars(select(Field).where(Field.office_id == office_id))}
         for position, f in enumerate(data["fields"]):
-            field = by_code.get(f["code"]) or Field(code=f["code"])
+            field = by_code.get(f["code"]) or Field(office_id=office_id, code=f["code"])
             field.name, field.prefix, field.hint = f["name"], f["prefix"], f.get("hint", "")
             field.minutes, field.daily_cap = f.get("minutes"), f.get("daily_cap")
             field.hours = [normalise_span(span) for span in f.get("hours") or []]
@@ -130,15 +139,16 @@ def apply_seed(storage: Storage, data: dict) -> None:
             s.add(field)
             by_code[field.code] = field
         s.flush()
-        by_number = {c.number: c for c in s.scalars(select(Counter))}
+        by_number = {c.number: c for c in s.scalars(select(Counter).where(Counter.office_id == office_id))}
         for c in data.get("counters", []):
-            counter = by_number.get(c["number"]) or Counter(number=c["number"], state="open")
+            counter = by_number.get(c["number"]) or Counter(office_id=office_id, number=c["number"], state="open")
             counter.name = c.get("name") or f"Quầy {c['number']}"
             counter.active = True
             s.add(counter)
             s.flush()
             counter.field_links = [CounterField(counter_id=counter.id, field_id=by_code[code].id, position=i)
                                    for i, code in enumerate(c.get("fields", []))]
+    return office_id
 
 
 def is_seeded(storage: Storage) -> bool:
@@ -163,8 +173,9 @@ def prepare(config: Config, seed_file: str | Path | None = None, demo: bool = Tr
     private_folder(config.instance_path)  # motcua-data: the key, the database, the printed pictures
     migrate(config.database_url)
     storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
+    default_slug = config.default_office or "default"
     if seed_file:
-        apply_seed(storage, load_seed(seed_file))
+        apply_seed(storage, load_seed(seed_file), default_slug=default_slug)
     elif demo and not is_seeded(storage):
-        apply_seed(storage, demo_seed())
+        apply_seed(storage, demo_seed(), default_slug=default_slug)
     return storage

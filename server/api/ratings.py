@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import jsonify, request, session
 
 from ..auth import current_device
+from ..tenancy import current_office
 from . import bp
 from .errors import api_error, json_body
 from .util import engine
@@ -16,7 +17,7 @@ from .util import engine
 
 @bp.get("/ratings/scale")
 def rating_scale():
-    return jsonify(engine().rating_scale())
+    return jsonify(engine().rating_scale(office=current_office().id))
 
 
 def _carries_staff_credentials() -> bool:

@@ -6,7 +6,8 @@ import datetime as dt
 from flask import Response, jsonify, request
 
 from .. import reports
-from ..auth import require_role
+from ..auth import current_user, may_act_in, require_role
+from ..tenancy import current_office
 from . import bp
 from .errors import api_error
 from .util import engine, services
@@ -23,9 +24,24 @@ def _period() -> tuple[dt.date, dt.date]:
 
 
 def _report() -> dict:
+    """The request's office; `?office=all` (province users): every office, with a `by_office` table."""
     start, end = _period()
+    which = request.args.get("office")
+    if which == "all":
+        if current_user().role != "province":
+            raise api_error(403, "forbidden", "Chỉ tài khoản cấp tỉnh xem được báo cáo mọi cơ quan.")
+        office = None
+    elif which:
+        found = engine().offices.by_slug(which)
+        if found is None:
+            raise api_error(404, "office_not_found", f"Không có cơ quan “{which}”.")
+        if not may_act_in(current_user(), found.id):
+            raise api_error(403, "forbidden", "Tài khoản này thuộc cơ quan khác; không có quyền ở đây.")
+        office = found.id
+    else:
+        office = current_office().id
     try:
-        return reports.summary(services().storage, start, end, services().config.tz, engine().rating_scale())
+        return reports.summary(services().storage, start, end, services().config.tz, office=office)
     except ValueError as err:
         raise api_error(422, "invalid_period", str(err)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ..auth import current_device
+from ..tenancy import current_office
 from ..extensions import limiter
 from . import bp
 from .errors import api_error, json_body
@@ -19,12 +20,12 @@ def health():
 
 @bp.get("/fields")
 def fields():
-    return jsonify(fields=engine().field_summaries())
+    return jsonify(fields=engine().field_summaries(office=current_office().id))
 
 
 @bp.get("/state")
 def state():
-    return jsonify(engine().state())
+    return jsonify(engine().state(office=current_office().id))
 
 
 def _ticket_limit() -> str:
@@ -56,7 +57,7 @@ def issue_ticket():
         raise api_error(403, "kiosk_required", "Chỉ máy lấy số của cơ quan mới cấp được số thứ tự. "
                                                "Xin mời ông/bà lấy số tại máy lấy số trong sảnh.")
     ticket = engine().issue_ticket(field, priority, idempotency_key=key, device_id=device.id if device else None,
-                                   issued_from=request.remote_addr)
+                                   issued_from=request.remote_addr, office=current_office().id)
     replayed = ticket.pop("replayed", False)
     ticket["track_url"] = track_url(ticket["token"])
     ticket.update(_print(ticket, device))

@@ -1,0 +1,195 @@
+"""What every part of the queue engine shares: errors, changes, time, the event log, caches.
+
+The office is a value passed in: every operation takes the office it acts in (an id;
+None means the default office, so a one-office install and its tests read as before),
+and every query has that office in its WHERE. Caches are keyed by office and dropped by
+the change that invalidates them, here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Callable, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Event, Field
+from ..storage import Storage
+from .hours import parse_hours
+from .offices import OfficeInfo, Offices
+
+CACHE_S = 2.0
+DEFAULT_SERVICE_S = 300
+MIN_SERVICE_SAMPLE_S = 20
+RECENT_CALLS = 10
+
+STATUS_NAMES = {
+    "waiting": "đang chờ", "called": "đang được gọi", "done": "đã phục vụ xong",
+    "no_show": "vắng mặt", "cancelled": "đã huỷ", "expired": "hết hạn",
+}
+
+
+class QueueError(Exception):
+    """A rule refused the request. `kind` is not_found, conflict or invalid; `message` is Vietnamese."""
+
+    def __init__(self, kind: str, code: str, message: str):
+        super().__init__(message)
+        self.kind, self.code, self.message = kind, code, message
+
+    @classmethod
+    def not_found(cls, code: str, message: str) -> "QueueError":
+        return cls("not_found", code, message)
+
+    @classmethod
+    def conflict(cls, code: str, message: str) -> "QueueError":
+        return cls("conflict", code, message)
+
+    @classmethod
+    def invalid(cls, code: str, message: str) -> "QueueError":
+        return cls("invalid", code, message)
+
+
+not_found, conflict, invalid = QueueError.not_found, QueueError.conflict, QueueError.invalid
+
+
+@dataclass
+class Change:
+    """What changed, told to listeners after the commit, in which office (None: every office)."""
+
+    kind: str  # ticket_issued, ticket_called, ticket_updated, ticket_finished, counter_changed, queue_changed, rated,
+    #           config_changed, device_revoked
+    data: dict[str, Any] = dc_field(default_factory=dict)
+    office: int | None = None
+
+
+class IssuedTicket(NamedTuple):
+    """A ticket being issued, as the issue hooks see it (inside its transaction)."""
+
+    id: int
+    token: str
+    code: str
+    device_id: int | None
+    issued_at: dt.datetime
+    context: dict
+    office_id: int = 0
+
+
+class FieldRules(NamedTuple):
+    id: int
+    code: str
+    name: str
+    prefix: str
+    active: bool
+    spans: list
+    daily_cap: int | None
+    minutes: int | None
+
+
+def for_staff(view: dict) -> dict:
+    """A ticket as clerks and admins see it: without its token, the citizen's secret. With the
+    token a clerk could rate their own service or follow the citizen's page."""
+    return {key: value for key, value in view.items() if key != "token"}
+
+
+class EngineBase:
+    def __init__(self, storage: Storage, tz: ZoneInfo, clock: Callable[[], dt.datetime] | None = None,
+                 default_office: str | None = None):
+        self.storage = storage
+        self.tz = tz
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.offices = Offices(storage, default_office)
+        self.listeners: list[Callable[[list[Change]], None]] = []
+        # Writes that must commit with a new ticket (the print spool's job): each hook gets the
+        # transaction's connection and an IssuedTicket, inside the ticket's own transaction.
+        self.issue_hooks: list[Callable[[Any, IssuedTicket], None]] = []
+        self._expired_through: dt.date | None = None
+        self._rules_cache: dict[int, tuple[float, dict[str, FieldRules]]] = {}
+        self._estimate_cache: dict[int, tuple[float, dict, dict]] = {}
+
+    # ----- offices ---------------------------------------------------------
+    def office_id(self, office: "int | OfficeInfo | None" = None) -> int:
+        """The office an operation acts in: the one given, else the default office."""
+        if isinstance(office, OfficeInfo):
+            return office.id
+        if office is not None:
+            return office
+        default = self.offices.default()
+        if default is None:
+            raise not_found("office_not_found", "Chưa có cơ quan nào. Hãy chạy “motcua init”.")
+        return default.id
+
+    def office_info(self, office: "int | OfficeInfo | None" = None) -> OfficeInfo:
+        info = self.offices.get(self.office_id(office))
+        if info is None:  # made a moment ago by another process: look again
+            self.offices.forget()
+            info = self.offices.get(self.office_id(office))
+        if info is None:
+            raise not_found("office_not_found", "Không có cơ quan này.")
+        return info
+
+    # ----- time -----------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self.clock().astimezone(dt.timezone.utc)
+
+    def today(self) -> dt.date:
+        return self.now().astimezone(self.tz).date()
+
+    def local(self, moment: dt.datetime | None) -> str | None:
+        return moment.astimezone(self.tz).isoformat(timespec="seconds") if moment else None
+
+    def day_start(self, day: dt.date | None = None) -> dt.datetime:
+        return dt.datetime.combine(day or self.today(), dt.time(), self.tz)
+
+    # ----- plumbing -------------------------------------------------------
+    def _tell(self, changes: list[Change]) -> None:
+        for change in changes:
+            if change.kind not in ("ticket_finished", "counter_changed"):
+                continue
+            if change.office is None:  # service times or open counters moved
+                self._estimate_cache.clear()
+            else:
+                self._estimate_cache.pop(change.office, None)
+        for listener in list(self.listeners):
+            listener(changes)
+
+    def _event(self, s: Session, office_id: int | None, kind: str, ticket=None, *, counter_id=None,
+               user_id=None, device_id=None, field_id=None, **data) -> None:
+        s.add(Event(
+            office_id=office_id, at=self.now(), kind=kind,
+            ticket_id=ticket.id if ticket else None,
+            field_id=field_id if field_id is not None else (ticket.field_id if ticket else None),
+            counter_id=counter_id, user_id=user_id, device_id=device_id, data=data,
+        ))
+
+    def config_changed(self, what: str, office: int | None = None) -> None:
+        """Admin changed fields, counters, announcements or the office: its boards and kiosks resync."""
+        self.forget_caches()
+        self._tell([Change("config_changed", {"what": what}, office=self.office_id(office))])
+
+    def device_revoked(self, device_id: int) -> None:
+        """A paired device lost its access: its open connections must close at once."""
+        self._tell([Change("device_revoked", {"device": device_id})])
+
+    def forget_caches(self) -> None:
+        self.offices.forget()
+        self._rules_cache.clear()
+        self._estimate_cache.clear()
+
+    # ----- fields as issuing needs them --------------------------------------
+    def _field_rules(self, office_id: int) -> dict[str, FieldRules]:
+        """An office's fields by code, cached briefly: admin edits reach every process within seconds."""
+        expires, rules = self._rules_cache.get(office_id, (0.0, {}))
+        if time.monotonic() < expires:
+            return rules
+        with self.storage.read() as s:
+            rules = {f.code: FieldRules(f.id, f.code, f.name, f.prefix, f.active, parse_hours(f.hours),
+                                        f.daily_cap, f.minutes)
+                     for f in s.scalars(select(Field).where(Field.office_id == office_id))}
+        self._rules_cache[office_id] = (time.monotonic() + CACHE_S, rules)
+        return rules
+
+    def _rules_by_id(self, office_id: int) -> dict[int, FieldRules]:
+        return {rules.id: rules for rules in self._field_rules(office_id).values()}

@@ -1,0 +1,316 @@
+"""What the engine shows: a ticket, a field's queue, a counter, the board's snapshot, the
+province's overview. Reads only; every query names its office."""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+
+from sqlalchemy import and_, case, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Announcement, Counter, CounterField, DayCounter, Device, Event, Field, Rating, Ticket, UTCDateTime,
+)
+from .base import (
+    CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, EngineBase, for_staff, not_found,
+)
+from .hours import open_at, parse_hours
+
+CALL_EVENTS = ("called", "called_by_code", "recalled_no_show", "recalled")
+
+
+def people_ahead(s: Session, ticket: Ticket) -> int:
+    """How many waiting tickets of its field are called before this one (priority, then issue time)."""
+    if ticket.status != "waiting":
+        return 0
+    return s.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.status == "waiting", Ticket.field_id == ticket.field_id,
+            Ticket.service_day == ticket.service_day, Ticket.id != ticket.id,
+            or_(
+                Ticket.priority_rank < ticket.priority_rank,
+                and_(Ticket.priority_rank == ticket.priority_rank,
+                     or_(Ticket.issued_at < ticket.issued_at,
+                         and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id))),
+            ),
+        )
+    )
+
+
+class Views(EngineBase):
+    # ----- estimates ---------------------------------------------------------------
+    def _estimate_inputs(self, s: Session, office_id: int) -> tuple[dict[int, float], dict[int, int]]:
+        """Recent service times and open counters per field of an office, cached briefly."""
+        expires, service, counters = self._estimate_cache.get(office_id, (0.0, {}, {}))
+        if time.monotonic() >= expires:
+            service, counters = self._service_seconds(s, office_id), self._open_counters(s, office_id)
+            self._estimate_cache[office_id] = (time.monotonic() + CACHE_S, service, counters)
+        return service, counters
+
+    def _service_seconds(self, s: Session, office_id: int) -> dict[int, float]:
+        """Mean service time per field over its last served tickets (up to 7 days back)."""
+        since = self.now() - dt.timedelta(days=7)
+        query = (
+            select(Ticket.field_id, Ticket.first_called_at, Ticket.finished_at)
+            .where(Ticket.office_id == office_id, Ticket.status == "done", Ticket.finished_at >= since,
+                   Ticket.first_called_at.is_not(None))
+            .order_by(Ticket.finished_at.desc())
+            .limit(2000)
+        )
+        samples: dict[int, list[float]] = {}
+        for field_id, start, end in s.execute(query):
+            seconds = (end - start).total_seconds()
+            if seconds < MIN_SERVICE_SAMPLE_S:  # a slip of the finger, not a service
+                continue
+            bucket = samples.setdefault(field_id, [])
+            if len(bucket) < 20:
+                bucket.append(seconds)
+        return {fid: statistics.fmean(v) for fid, v in samples.items() if len(v) >= 3}
+
+    @staticmethod
+    def _open_counters(s: Session, office_id: int) -> dict[int, int]:
+        rows = s.execute(
+            select(CounterField.field_id, func.count())
+            .join(Counter, Counter.id == CounterField.counter_id)
+            .where(Counter.office_id == office_id, Counter.state == "open", Counter.active.is_(True))
+            .group_by(CounterField.field_id)
+        )
+        return dict(rows.all())
+
+    def _wait_for(self, s: Session, office_id: int, field_id: int, minutes: int | None, ahead: int) -> int:
+        service, counters = self._estimate_inputs(s, office_id)
+        per_ticket = service.get(field_id) or (minutes or 0) * 60 or DEFAULT_SERVICE_S
+        return int(round(per_ticket * ahead / max(1, counters.get(field_id, 0))))
+
+    # ----- a ticket ----------------------------------------------------------------
+    def ticket_status(self, token: str) -> dict:
+        """A ticket found by its token, whichever office it belongs to."""
+        with self.storage.read() as s:
+            ticket = s.scalar(select(Ticket).where(Ticket.token == token))
+            if ticket is None:
+                raise not_found("ticket_not_found", "Không tìm thấy phiếu này.")
+            view = self._ticket_view(s, ticket)
+            view["rated"] = s.scalar(select(Rating.id).where(Rating.ticket_id == ticket.id)) is not None
+            return view
+
+    def _ticket_view(self, s: Session, ticket: Ticket, field: Field | None = None) -> dict:
+        field = field if field is not None and field.id == ticket.field_id else s.get(Field, ticket.field_id)
+        ahead = people_ahead(s, ticket)
+        counter_number = None
+        if ticket.counter_id and ticket.status in ("called", "done", "no_show"):
+            counter_number = s.scalar(select(Counter.number).where(Counter.id == ticket.counter_id))
+        wait = self._wait_for(s, ticket.office_id, field.id, field.minutes, ahead) if ticket.status == "waiting" else 0
+        office = self.offices.get(ticket.office_id)
+        return {
+            "code": ticket.code,
+            "number": ticket.number,
+            "field": field.code,
+            "field_name": field.name,
+            "priority": ticket.priority,
+            "status": ticket.status,
+            "issued_at": self.local(ticket.issued_at),
+            "called_at": self.local(ticket.called_at),
+            "finished_at": self.local(ticket.finished_at),
+            "service_day": ticket.service_day.isoformat(),
+            "ahead": ahead,
+            "estimated_wait_s": wait,
+            "token": ticket.token,
+            "counter": counter_number,
+            "call_count": ticket.call_count or 0,
+            "office": office.slug if office else None,
+        }
+
+    # ----- an office's fields, counters and board ------------------------------------
+    def field_summaries(self, active_only: bool = True, office: int | None = None) -> list[dict]:
+        """An office's fields with their waiting counts and estimated waits, in display order."""
+        self.roll_day()
+        office_id = self.office_id(office)
+        today = self.today()
+        with self.storage.read() as s:
+            query = select(Field).where(Field.office_id == office_id).order_by(Field.position, Field.id)
+            if active_only:
+                query = query.where(Field.active.is_(True))
+            fields = s.scalars(query).all()
+            waiting = dict(s.execute(
+                select(Ticket.field_id, func.count())
+                .where(Ticket.office_id == office_id, Ticket.status == "waiting", Ticket.service_day == today)
+                .group_by(Ticket.field_id)
+            ).all())
+            ids = [f.id for f in fields]
+            issued = dict(s.execute(
+                select(DayCounter.field_id, DayCounter.last_number)
+                .where(DayCounter.service_day == today, DayCounter.field_id.in_(ids or [-1]))
+            ).all())
+            local_now = self.now().astimezone(self.tz).time()
+            out = []
+            for f in fields:
+                out.append({
+                    "code": f.code, "name": f.name, "hint": f.hint, "prefix": f.prefix, "icon": f.icon,
+                    "waiting": waiting.get(f.id, 0),
+                    "estimated_wait_s": self._wait_for(s, office_id, f.id, f.minutes, waiting.get(f.id, 0)),
+                    "hours": list(f.hours or []), "open_now": open_at(parse_hours(f.hours), local_now),
+                    "daily_cap": f.daily_cap, "issued_today": issued.get(f.id, 0),
+                    "cap_reached": bool(f.daily_cap and issued.get(f.id, 0) >= f.daily_cap),
+                    "active": f.active,
+                })
+            return out
+
+    def _counter(self, s: Session, office_id: int, number: int, *, lock: bool = False) -> Counter:
+        query = select(Counter).where(Counter.office_id == office_id, Counter.number == number,
+                                      Counter.active.is_(True))
+        if lock:
+            query = query.with_for_update()
+        counter = s.scalar(query)
+        if counter is None:
+            raise not_found("counter_not_found", f"Không có quầy số {number}.")
+        return counter
+
+    def counter_numbers(self, office: int | None = None) -> list[int]:
+        with self.storage.read() as s:
+            return s.scalars(select(Counter.number).where(Counter.office_id == self.office_id(office),
+                                                          Counter.active.is_(True)).order_by(Counter.number)).all()
+
+    def counter_view(self, counter_number: int, office: int | None = None) -> dict:
+        """What a clerk's console shows: state, current ticket, waiting list, today's count."""
+        office_id = self.office_id(office)
+        today = self.today()
+        with self.storage.read() as s:
+            counter = self._counter(s, office_id, counter_number)
+            field_ids = [link.field_id for link in counter.field_links]
+            fields = {f.id: f for f in s.scalars(select(Field).where(Field.id.in_(field_ids)))} if field_ids else {}
+            current = s.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
+            waiting = s.scalars(
+                select(Ticket).where(Ticket.status == "waiting", Ticket.field_id.in_(field_ids or [-1]),
+                                     Ticket.service_day == today)
+                .order_by(Ticket.priority_rank, Ticket.issued_at, Ticket.id).limit(200)
+            ).all()
+            served_today = s.scalar(
+                select(func.count(Ticket.id)).where(Ticket.counter_id == counter.id, Ticket.status == "done",
+                                                    Ticket.service_day == today)
+            )
+            no_shows = s.scalars(
+                select(Ticket.code).where(Ticket.counter_id == counter.id, Ticket.status == "no_show",
+                                          Ticket.service_day == today).order_by(Ticket.finished_at.desc())
+            ).all()
+            return {
+                "number": counter.number, "name": counter.name, "state": counter.state,
+                "fields": [{"code": fields[i].code, "name": fields[i].name, "prefix": fields[i].prefix}
+                           for i in field_ids if i in fields],
+                "current": for_staff(self._ticket_view(s, current)) if current else None,
+                "waiting": [{"code": t.code, "field": fields[t.field_id].code, "priority": t.priority,
+                             "issued_at": self.local(t.issued_at)} for t in waiting],
+                "served_today": served_today,
+                "no_shows_today": list(no_shows),
+            }
+
+    def _board_counter(self, s: Session, c: Counter, codes: dict[int, str]) -> dict:
+        current = s.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
+        return {
+            "number": c.number, "name": c.name, "state": c.state,
+            "fields": [codes[link.field_id] for link in c.field_links if link.field_id in codes],
+            "current": None if current is None else {
+                "code": current.code, "field": codes.get(current.field_id),
+                "priority": current.priority, "called_at": self.local(current.called_at),
+            },
+        }
+
+    def _field_codes(self, s: Session, office_id: int) -> dict[int, str]:
+        return dict(s.execute(select(Field.id, Field.code).where(Field.office_id == office_id)).all())
+
+    def board_counter(self, number: int, office: int | None = None) -> dict:
+        """One counter as the board shows it (the `counters` entries of `state`)."""
+        office_id = self.office_id(office)
+        with self.storage.read() as s:
+            counter = self._counter(s, office_id, number)
+            return self._board_counter(s, counter, self._field_codes(s, office_id))
+
+    def state(self, office: int | None = None) -> dict:
+        """The snapshot every board of an office starts from (GET /api/state and the socket `state`)."""
+        info = self.office_info(office)
+        fields = self.field_summaries(office=info.id)
+        with self.storage.read() as s:
+            codes = self._field_codes(s, info.id)
+            counters = [self._board_counter(s, c, codes) for c in s.scalars(
+                select(Counter).where(Counter.office_id == info.id, Counter.active.is_(True)).order_by(Counter.number))]
+            recent = s.execute(
+                select(Event.kind, Event.at, Ticket.code, Ticket.field_id, Ticket.priority, Counter.number)
+                .join(Ticket, Ticket.id == Event.ticket_id)
+                .join(Counter, Counter.id == Event.counter_id)
+                .where(Event.office_id == info.id, Event.kind.in_(CALL_EVENTS), Event.at >= self.day_start())
+                .order_by(Event.id.desc()).limit(RECENT_CALLS)
+            ).all()
+            announcements = s.scalars(
+                select(Announcement).where(Announcement.office_id == info.id, Announcement.active.is_(True))
+                .order_by(Announcement.position, Announcement.id)
+            ).all()
+            last_event = s.scalar(select(func.max(Event.id)).where(Event.office_id == info.id)) or 0
+            return {
+                "version": last_event,
+                "at": self.local(self.now()),
+                "office": info.public(),
+                "counters": counters,
+                "recent_calls": [
+                    {"ticket": {"code": code, "field": codes.get(fid), "priority": prio},
+                     "counter": number, "recall": kind == "recalled", "at": self.local(at)}
+                    for kind, at, code, fid, prio, number in recent
+                ],
+                "fields": [{k: f[k] for k in ("code", "name", "prefix", "waiting", "estimated_wait_s")} for f in fields],
+                "announcements": [{"id": a.id, "text": a.text} for a in announcements],
+            }
+
+    # ----- for the admin ----------------------------------------------------------------
+    def tickets_outside_kiosks(self, office: int | None = None) -> list[dict]:
+        """Today's tickets of an office not taken at a paired kiosk, newest first, for the admin to check."""
+        with self.storage.read() as s:
+            rows = s.execute(
+                select(Ticket.code, Ticket.status, Ticket.priority, Ticket.issued_at, Ticket.issued_from,
+                       Field.code, Field.name)
+                .join(Field, Field.id == Ticket.field_id)
+                .outerjoin(Device, Device.id == Ticket.device_id)
+                .where(Ticket.office_id == self.office_id(office), Ticket.service_day == self.today(),
+                       or_(Ticket.device_id.is_(None), Device.kind != "kiosk"))
+                .order_by(Ticket.id.desc()).limit(1000)
+            ).all()
+        return [{"code": code, "status": status, "priority": priority, "issued_at": self.local(at),
+                 "issued_from": address, "field": field_code, "field_name": field_name}
+                for code, status, priority, at, address, field_code, field_name in rows]
+
+    # ----- for the province ---------------------------------------------------------------
+    def province_overview(self) -> dict:
+        """Every active office today, the hall in trouble first (longest wait now, then most waiting)."""
+        from .ratings import satisfied_from
+
+        today, now = self.today(), self.now()
+        offices = self.offices.all()
+        with self.storage.read() as s:
+            tickets = {row[0]: row[1:] for row in s.execute(
+                select(Ticket.office_id,
+                       func.sum(case((Ticket.status == "waiting", 1), else_=0)),
+                       func.sum(case((Ticket.status == "done", 1), else_=0)),
+                       func.sum(case((Ticket.status == "no_show", 1), else_=0)),
+                       type_coerce(func.min(case((Ticket.status == "waiting", Ticket.issued_at), else_=None)),
+                                   UTCDateTime()))
+                .where(Ticket.service_day == today).group_by(Ticket.office_id))}
+            open_counters = dict(s.execute(
+                select(Counter.office_id, func.count()).where(Counter.active.is_(True), Counter.state == "open")
+                .group_by(Counter.office_id)).all())
+            ratings: dict[int, list[int]] = {}
+            for office_id, score in s.execute(
+                    select(Rating.office_id, Rating.score).where(Rating.created_at >= self.day_start(today))):
+                ratings.setdefault(office_id, []).append(score)
+        rows = []
+        for office in offices:
+            waiting, served, no_show, oldest = tickets.get(office.id, (0, 0, 0, None))
+            scores = ratings.get(office.id, [])
+            satisfied = sum(1 for score in scores if score >= satisfied_from(office.rating_scale))
+            rows.append({
+                "slug": office.slug, "name": office.name, "unit": office.unit,
+                "waiting": int(waiting or 0), "served_today": int(served or 0), "no_show_today": int(no_show or 0),
+                "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
+                "counters_open": open_counters.get(office.id, 0),
+                "rated_today": len(scores),
+                "satisfied_share_today": round(satisfied / len(scores), 3) if scores else None,
+            })
+        rows.sort(key=lambda r: (-r["longest_wait_s"], -r["waiting"], r["name"]))
+        return {"at": self.local(now), "offices": rows}
