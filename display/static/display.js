@@ -133,14 +133,21 @@ function renderCounters() {
   pagers.counters.layout();
 }
 
-// A few counters get bigger tiles: the largest size at which they all fit; many are paged at the base size.
-const TILE_SCALES = [1.8, 1.5, 1.25, 1];
+// Tiles as big as they can be while all fit: a small office gets big tiles. When they cannot all fit
+// even at the smallest size still read from across a hall, that size is paged (fewer pages to wait for).
+const TILE_SCALES = [1.8, 1.5, 1.25, 1, 0.9, 0.8];
+const TILE_MIN_PX = 30;
 function fitTiles() {
   const box = $("counter-tiles");
-  for (const scale of TILE_SCALES) {
+  box.style.setProperty("--tile-scale", "1");
+  const basePx = parseFloat(getComputedStyle(box).fontSize) || TILE_MIN_PX;
+  const readable = TILE_SCALES.filter((scale) => scale >= 1 || basePx * scale >= TILE_MIN_PX);
+  for (const scale of readable) {
     box.style.setProperty("--tile-scale", String(scale));
-    if (scale === 1 || box.scrollHeight <= box.clientHeight + 1) break;
+    if (box.scrollHeight <= box.clientHeight + 1) return;
   }
+  // Paged: the smallest readable size.
+  box.style.setProperty("--tile-scale", String(readable[readable.length - 1]));
 }
 
 function renderRecent() {
@@ -230,12 +237,16 @@ function onCounterUpdated(data) {
 }
 
 const offline = $("offline");
-const socket = connect({
+const handlers = {
   state: applyState,
   ticket_called: onTicketCalled,
   queue_updated: onQueueUpdated,
   counter_updated: onCounterUpdated,
+};
+const socket = connect({
+  ...handlers,
   connect: () => { offline.hidden = true; },
   disconnect: () => { offline.hidden = false; },
 });
-window.motcuaBoard = { socket, model, pagers };
+// For the people who look after the board, and the tests (which feed events the server will send).
+window.motcuaBoard = { socket, model, pagers, handlers };
