@@ -14,7 +14,7 @@ import { startClock } from "/static/common/clock.js";
 import { Pager, renderIndicator } from "/static/common/pager.js";
 import { Announcer } from "./voice.js";
 
-const RECENT_KEPT = 8;
+const RECENT_KEPT = 10;
 const COUNTER_STATES = { paused: "Tạm dừng", closed: "Đóng" };
 
 const params = new URLSearchParams(window.location.search);
@@ -68,8 +68,9 @@ const pagers = {
 function applyState(state) {
   if (!state || !state.counters) return;
   model.office = state.office || {};
-  model.counters = state.counters.filter((c) => shows(c.number));
   model.recent = (state.recent_calls || []).filter((c) => shows(c.counter)).slice(0, RECENT_KEPT);
+  model.counters = state.counters.filter((c) => shows(c.number));
+  model.recent = withCallsAtCounters(model.recent);
   model.fields = new Map((state.fields || []).map((f) => [f.code, f]));
   model.announcements = state.announcements || [];
   syncClock(state.at);
@@ -79,7 +80,6 @@ function applyState(state) {
 function renderAll() {
   $("office-name").textContent = model.office.name || "";
   $("office-unit").textContent = model.office.unit || "";
-  if (!model.recent.length) model.recent = callsAtCounters();
   renderHero(model.recent[0] || null);
   renderTicker();
   renderWaiting();
@@ -87,12 +87,17 @@ function renderAll() {
   renderRecent();
 }
 
-/** The tickets now at the counters, newest call first: what a board shows when today's calls scrolled out. */
-function callsAtCounters() {
-  return model.counters.filter((c) => c.current && c.current.called_at)
-    .sort((a, b) => Date.parse(b.current.called_at) - Date.parse(a.current.called_at))
-    .slice(0, RECENT_KEPT)
+/**
+ * The server sends the office's last few calls; a board for some counters (or a big office, where
+ * those few came from other counters) also lists the tickets now at its counters, newest first.
+ */
+function withCallsAtCounters(recent) {
+  const seen = new Set(recent.map((call) => `${call.ticket.code}@${call.counter}`));
+  const atCounters = model.counters.filter((c) => c.current && c.current.called_at && !seen.has(`${c.current.code}@${c.number}`))
     .map((c) => ({ ticket: c.current, counter: c.number, recall: false, at: c.current.called_at }));
+  return [...recent, ...atCounters]
+    .sort((a, b) => (Date.parse(b.at) || 0) - (Date.parse(a.at) || 0))
+    .slice(0, RECENT_KEPT);
 }
 
 function renderHero(call) {
@@ -155,7 +160,7 @@ function renderRecent() {
   const list = $("recent-list");
   const items = model.recent.map((call) => el("li", { class: call.ticket.priority ? "is-priority" : "" },
     el("span", { class: "recent-code" }, call.ticket.code),
-    el("span", { class: "recent-where" }, `→ Quầy ${call.counter}`)));
+    el("span", { class: "recent-where" }, `Quầy ${call.counter}`)));
   const columns = Math.max(1, Number.parseInt(getComputedStyle(list).getPropertyValue("--recent-columns"), 10) || 1);
   for (let rows = Math.max(1, Math.ceil(items.length / columns)); rows >= 1; rows -= 1) {
     list.style.gridTemplateRows = `repeat(${rows}, min-content)`;

@@ -40,6 +40,12 @@ def seed_with(tmp_path: Path, server, change) -> None:
     path.write_text(json.dumps(seed, ensure_ascii=False), encoding="utf-8")
     result = server.cli("init", "--seed", str(path))
     assert result.returncode == 0, result.stderr
+    # On a new database `init` makes the first admin and says so (the server will not, later).
+    from tests.live import ADMIN_LINE
+
+    match = ADMIN_LINE.search(result.stdout + result.stderr)
+    if match and server.admin is None:
+        server.admin = (match.group(1), match.group(2))
 
 
 def admin_headers(server) -> dict:
