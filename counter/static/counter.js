@@ -171,6 +171,7 @@ function render(data) {
   $("current-code").textContent = current ? current.code : T.no_ticket;
   $("current-field").textContent = current ? current.field_name : (open ? T.no_ticket_hint : T.paused_hint);
   // call_count is shown when the server sends it
+  document.querySelector(".current-meta").hidden = !current;  // no timer to show without a ticket
   const calls = current && current.call_count;
   $("current-calls").textContent = calls ? String(calls) : "";
   $("current-calls").parentElement.hidden = !calls;
