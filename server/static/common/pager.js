@@ -66,6 +66,8 @@ export class Pager {
   /** Measure the pages again; the page on screen stays (or the last one, if fewer now). */
   layout() {
     cancelAnimationFrame(this.frame);
+    // A hidden box (the kiosk's start screen under its ticket) has nothing to measure: wait until it shows.
+    if (!this.box.getClientRects().length) return;
     const items = this.items;
     items.forEach((item) => { item.hidden = false; });
     if (this.lockHeight) this.box.style.height = "";
