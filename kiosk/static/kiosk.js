@@ -106,7 +106,6 @@ function renderPriority() {
     onclick: () => { priority = priority === code ? null : code; renderPriority(); },
   }, el("span", { class: "priority-check", "aria-hidden": "true" }), name));
   $("priority-choices").replaceChildren(...buttons);
-  document.body.classList.toggle("has-priority", priority !== null);
 }
 
 function forgetPriority() {
