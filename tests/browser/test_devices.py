@@ -94,6 +94,12 @@ def rects(page: Page, selector: str) -> list[dict]:
                      text: e.textContent.trim(), font: parseFloat(getComputedStyle(e).fontSize) }; })""", selector)
 
 
+def settled(page: Page) -> None:
+    """Fonts loaded and the pages measured again after them (the pager re-measures at the next frame)."""
+    page.evaluate("document.fonts.ready")
+    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def no_page_scroll(page: Page) -> bool:
     return page.evaluate("document.scrollingElement.scrollHeight <= innerHeight + 1"
                          " && document.scrollingElement.scrollWidth <= innerWidth + 1")
@@ -143,7 +149,7 @@ def open_board(page: Page, server, size, counters: int | None = None, query: str
     only = f"&counters={','.join(str(n) for n in range(1, counters + 1))}" if counters else ""
     page.goto(f"{server.url}/display?voice=off{only}{query}")
     expect(page.locator("#counter-tiles .tile")).to_have_count(counters or COUNTERS)
-    page.evaluate("document.fonts.ready")
+    settled(page)
     return page
 
 
@@ -258,7 +264,7 @@ def open_kiosk(page: Page, server, size, query: str = "") -> Page:
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(f"{server.url}/kiosk{query}")
     expect(page.locator(".field").first).to_be_visible()
-    page.evaluate("document.fonts.ready")
+    settled(page)
     return page
 
 
@@ -283,7 +289,8 @@ def test_every_field_and_the_priority_choice_are_reachable_on_one_screen(screen:
         [button] = rects(kiosk, "#page-next")
         assert inside(button, width, height) and button["height"] >= 60  # a big, obvious control
         next_page.click()
-    assert sorted(reached) == sorted(office.fields)
+    # Live counts may re-measure the pages while we turn them: a field seen twice is fine, a missing one is not.
+    assert set(reached) == set(office.fields)
     assert no_page_scroll(kiosk)
 
 
