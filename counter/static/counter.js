@@ -1,6 +1,9 @@
 // The clerk's console: log in, pick a counter, then call and serve tickets by
 // button or keyboard. Every action is one API call; the server's answer and the
 // Socket.IO events (another counter calling, a kiosk issuing) refresh the view.
+// Tickets are named by their code only: the console never needs a ticket's token.
+// Times are the office's: the API's ISO strings carry the office's offset, and the
+// clock that times a call is corrected by the server's (`state.at`), not the PC's.
 import { api, connect, el, setCsrfToken } from "/static/common/api.js";
 
 const T = JSON.parse(document.body.dataset.texts);
@@ -12,6 +15,8 @@ let view = null;          // the last GET /api/counters/<n>
 let fieldNames = {};      // code -> name, for the waiting list and transfer
 let busy = false;         // one action at a time: a held key never calls twice
 let socket = null;
+let officeName = "";
+let skewMs = 0;           // server clock minus this PC's clock
 
 // ----- messages ----------------------------------------------------------------
 function say(text, kind = "info") {
@@ -79,7 +84,8 @@ function loggedIn(user, csrf) {
   if (!socket) socket = connect({
     connect: () => { if (!$("message").classList.contains("error")) say(""); refresh(); },
     disconnect: () => say(T.offline, "error"),
-    ticket_called: refreshSoon, counter_updated: refreshSoon, queue_updated: refreshSoon, state: refreshSoon,
+    ticket_called: refreshSoon, counter_updated: refreshSoon, queue_updated: refreshSoon,
+    state: (state) => { onState(state); refreshSoon(); },
   });
   if (counterNumber) openCounter(counterNumber);
   else pickCounter();
@@ -156,14 +162,16 @@ function render(data) {
   state.className = `state ${data.state}`;
   $("paused-banner").hidden = data.state !== "paused";
   $("paused-banner").textContent = T.paused_banner;
-  $("pause-label").textContent = data.state === "paused" ? T.resume : T.pause;
-  document.title = `${data.name} — motcua`;
+  $("pause-label").textContent = data.state === "open" ? T.pause : T.resume;
+  document.title = officeName ? `${data.name} — ${officeName}` : data.name;
+  const open = data.state === "open";
 
   const current = data.current;
   $("current").classList.toggle("empty", !current);
   $("current-code").textContent = current ? current.code : T.no_ticket;
-  $("current-field").textContent = current ? current.field_name : T.no_ticket_hint;
+  $("current-field").textContent = current ? current.field_name : (open ? T.no_ticket_hint : T.paused_hint);
   // call_count is shown when the server sends it
+  document.querySelector(".current-meta").hidden = !current;  // no timer to show without a ticket
   const calls = current && current.call_count;
   $("current-calls").textContent = calls ? String(calls) : "";
   $("current-calls").parentElement.hidden = !calls;
@@ -173,6 +181,9 @@ function render(data) {
   for (const action of ["recall", "no-show", "finish", "transfer"]) {
     document.querySelector(`[data-action="${action}"]`).disabled = !current;
   }
+  // Paused (or closed): nothing to call until "Tiếp tục"; the button says so by being off.
+  document.querySelector('[data-action="next"]').disabled = !open;
+  document.querySelector('[data-action="call"]').disabled = !open;
   tick();
 
   $("served-today").textContent = String(data.served_today);
@@ -187,14 +198,29 @@ function render(data) {
     el("button", { type: "button", class: "small", onclick: () => act("call", { code: t.code }).catch(() => {}) }, T.call_this))));
   if (!data.waiting.length) list.append(el("li", { class: "empty" }, T.nobody_waiting));
 
+  $("no-show-count").textContent = String(data.no_shows_today.length);
   $("no-show-list").replaceChildren(...data.no_shows_today.map((code) => el("li", {},
     el("span", { class: "code" }, code),
     el("button", { type: "button", class: "small", onclick: () => act("call", { code }).catch(() => {}) }, T.call_this))));
+  if (!data.no_shows_today.length) $("no-show-list").append(el("li", { class: "empty" }, T.no_no_shows));
 }
 
+/** "08:15" from "2026-11-25T08:15:00+07:00": the office's wall clock as the server wrote it, whatever this PC's zone. */
 function clock(iso) {
-  const d = new Date(iso);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  const match = /T(\d\d):(\d\d)/.exec(iso || "");
+  return match ? `${match[1]}:${match[2]}` : "";
+}
+
+function onState(state) {
+  if (!state) return;
+  const name = (state.office && state.office.name) || "";
+  if (name) {
+    officeName = name;
+    $("office-name").textContent = name;
+    if (view) document.title = `${view.name} — ${name}`;
+  }
+  const serverMs = Date.parse((state && state.at) || "");
+  if (!Number.isNaN(serverMs)) skewMs = serverMs - Date.now();
 }
 
 function tick() {
@@ -203,7 +229,7 @@ function tick() {
     $("current-timer").textContent = "00:00";
     return;
   }
-  const seconds = Math.max(0, Math.floor((Date.now() - new Date(current.called_at).getTime()) / 1000));
+  const seconds = Math.max(0, Math.floor((Date.now() + skewMs - Date.parse(current.called_at)) / 1000));
   const minutes = Math.floor(seconds / 60);
   $("current-timer").textContent = minutes >= 60
     ? `${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`
@@ -274,6 +300,7 @@ document.addEventListener("keydown", (event) => {
   if (event.repeat) return;
   const button = document.querySelector(`[data-action="${action}"]`);
   if (!button.disabled) ACTIONS[action]().catch(() => {});
+  else if (action === "next" && view && view.state !== "open") say(T.paused_hint, "info");
 });
 
 // ----- transfer and call-by-number dialogs ---------------------------------------------

@@ -2,12 +2,19 @@
 
 Starts a real server (tests/live.py) with a realistic morning of tickets, calls, no-shows and
 ratings, then drives Debian's Chromium with Playwright. Run from the repository root:
-    .venv/bin/python docs/screenshots/shoot_staff.py
+    .venv/bin/python docs/screenshots/shoot_staff.py              # everything
+    .venv/bin/python docs/screenshots/shoot_staff.py --only counter   # the console only
+    .venv/bin/python docs/screenshots/shoot_staff.py --only admin     # the admin only
+
+The console at the sizes clerks' PCs have: counter-1366x768.png, counter-1280x720.png,
+counter-paused-1280x720.png, counter-transfer-1280x720.png (and counter.png, the README's).
 """
 from __future__ import annotations
 
+import argparse
 import datetime
 import random
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -61,11 +68,47 @@ def log_in(page, url, username, password):
     page.get_by_role("button", name="Đăng nhập").click()
 
 
+def shoot_console(browser, server) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh")
+    page = context.new_page()
+    log_in(page, server.url + "/counter/", "nguyenvanan", "mat-khau-rat-dai-1")
+    page.get_by_role("button", name="Quầy 1").click()
+    page.locator("#current-code").wait_for()
+    page.wait_for_timeout(2500)  # let the timer run a little
+    for width, height in [(1366, 768), (1280, 720)]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(OUT / f"counter-{width}x{height}.png"))
+    shutil.copyfile(OUT / "counter-1366x768.png", OUT / "counter.png")
+    page.keyboard.press("t")
+    page.locator("#transfer-dialog").wait_for()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "counter-transfer-1280x720.png"))
+    page.keyboard.press("Escape")
+    # Counter 2's clerk takes a break: finish, pause, and Space says how to resume.
+    page.get_by_role("button", name="Đổi quầy").click()
+    page.get_by_role("button", name="Quầy 2").click()
+    page.locator("#current-code").wait_for()
+    page.wait_for_timeout(500)
+    page.keyboard.press("h")
+    page.wait_for_timeout(500)
+    page.keyboard.press("p")
+    page.locator("#counter-state.paused").wait_for()
+    page.keyboard.press(" ")
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(OUT / "counter-paused-1280x720.png"))
+    context.close()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["counter", "admin"], help="shoot one surface only")
+    only = parser.parse_args().only
     with tempfile.TemporaryDirectory() as home:
         server = LiveServer(Path(home))
         today = datetime.date.today()
-        for days_ago in (3, 2, 1):  # three realistic mornings for the reports (motcua demo-day)
+        for days_ago in (3, 2, 1) if only != "counter" else ():  # realistic mornings for the reports
             day = today - datetime.timedelta(days=days_ago)
             result = server.cli("demo-day", "--date", day.isoformat(), "--visitors", str(120 + 30 * days_ago))
             assert result.returncode == 0, result.stderr
@@ -75,14 +118,11 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                             args=["--headless=new", "--no-sandbox", "--disable-gpu"])
-                context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN",
-                                              timezone_id="Asia/Ho_Chi_Minh")
-                page = context.new_page()
-                log_in(page, server.url + "/counter/", "nguyenvanan", "mat-khau-rat-dai-1")
-                page.get_by_role("button", name="Quầy 1").click()
-                page.locator("#current-code").wait_for()
-                page.wait_for_timeout(2500)  # let the timer run a little
-                page.screenshot(path=str(OUT / "counter.png"))
+                if only != "admin":
+                    shoot_console(browser, server)
+                if only == "counter":
+                    browser.close()
+                    return
 
                 context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN",
                                               timezone_id="Asia/Ho_Chi_Minh")

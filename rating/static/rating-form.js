@@ -2,7 +2,7 @@
 // the office's levels as big buttons with faces; the lowest level asks for reasons
 // (from the office's list) and an optional comment; then one POST /api/ratings.
 import { api, el } from "/static/common/api.js";
-import { face } from "./faces.js";
+import { face, levelMood } from "./faces.js";
 
 let scalePromise = null;
 
@@ -41,8 +41,9 @@ export function ratingForm(box, scale, token, onDone) {
   }
 
   function showLevels() {
+    const ranked = [...levels].sort((a, b) => a.score - b.score);  // least satisfied first
     const buttons = levels.map((level) => {
-      const mood = (level.score - lowest) / Math.max(1, scale.scale - 1);
+      const mood = levelMood(ranked.indexOf(level), ranked.length);
       return el("button", {
         type: "button", class: "level", dataset: { score: String(level.score) },
         onclick: () => (level.score === lowest ? showReasons(level.score) : send(level.score)),

@@ -1,6 +1,8 @@
 // A ticket's own page on a phone (the QR on the ticket). It follows its ticket
 // over Socket.IO (`follow`, then `ticket_updated`): place in the queue and the
-// estimated wait, "Mời bạn đến quầy số N" when called, then the rating form once.
+// estimated wait, "Mời ông/bà đến quầy số N" when called, then the rating form once.
+// A citizen is "ông/bà" everywhere they read; after service the dossier was received
+// (or a result handed over), not resolved: the page never says "giải quyết xong".
 import { api, connect, waitText } from "/static/common/api.js";
 import { loadScale, ratingForm } from "./rating-form.js";
 
@@ -12,11 +14,11 @@ let lastTicket = null;
 let refreshTimer = null;
 
 const STATUS = {
-  waiting: (t) => [t.ahead ? `Trước bạn còn ${t.ahead} người` : "Bạn là người tiếp theo",
+  waiting: (t) => [t.ahead ? `Trước ông/bà còn ${t.ahead} người` : "Ông/bà là người tiếp theo",
     `Thời gian chờ dự kiến: ${waitText(t.estimated_wait_s)}. Vui lòng có mặt ở sảnh khi gần đến lượt.`],
-  called: (t) => [`Mời bạn đến quầy số ${t.counter}`, "Đến lượt bạn. Vui lòng đến quầy ngay."],
-  done: () => ["Đã giải quyết xong", ""],
-  no_show: (t) => ["Bạn đã vắng mặt khi được gọi",
+  called: (t) => [`Mời ông/bà đến quầy số ${t.counter}`, "Đến lượt ông/bà. Xin mời đến quầy ngay."],
+  done: (t) => ["Đã tiếp nhận hồ sơ", t.counter ? `Tại quầy số ${t.counter}. Xin cảm ơn ông/bà.` : "Xin cảm ơn ông/bà."],
+  no_show: (t) => ["Ông/bà đã vắng mặt khi được gọi",
     t.counter ? `Vui lòng liên hệ quầy số ${t.counter} để được gọi lại.` : "Vui lòng liên hệ cán bộ tại quầy."],
   cancelled: () => ["Phiếu đã huỷ", ""],
   expired: () => ["Phiếu đã hết hạn", "Ngày làm việc của phiếu này đã kết thúc. Vui lòng lấy số mới."],
@@ -39,14 +41,14 @@ async function render(ticket) {
 
   if (ticket.status === "done" && ticket.rated) {
     $("rate").hidden = true;
-    $("status-text").textContent = thanked ? "Cảm ơn bạn đã đánh giá!" : "Phiếu này đã được đánh giá. Xin cảm ơn!";
+    $("status-text").textContent = thanked ? "Cảm ơn ông/bà đã đánh giá!" : "Phiếu này đã được đánh giá. Xin cảm ơn!";
   } else if (ticket.status === "done" && formFor !== ticket.token) {
     formFor = ticket.token;
     const scale = await loadScale();
     ratingForm($("rate-form"), scale, ticket.token, (result) => {
       thanked = result.ok;
       $("rate").hidden = true;
-      $("status-text").textContent = result.ok ? "Cảm ơn bạn đã đánh giá!" : result.message;
+      $("status-text").textContent = result.ok ? "Cảm ơn ông/bà đã đánh giá!" : result.message;
     });
     $("rate").hidden = false;
   }

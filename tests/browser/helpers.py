@@ -40,6 +40,12 @@ def seed_with(tmp_path: Path, server, change) -> None:
     path.write_text(json.dumps(seed, ensure_ascii=False), encoding="utf-8")
     result = server.cli("init", "--seed", str(path))
     assert result.returncode == 0, result.stderr
+    # On a new database `init` makes the first admin and says so (the server will not, later).
+    from tests.live import ADMIN_LINE
+
+    match = ADMIN_LINE.search(result.stdout + result.stderr)
+    if match and server.admin is None:
+        server.admin = (match.group(1), match.group(2))
 
 
 def admin_headers(server) -> dict:
@@ -63,3 +69,30 @@ def wait_until(page, expression: str, timeout_s: float = 10) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"still false after {timeout_s}s: {expression}")
+
+
+# ----- a province centre: many counters and fields (the device matrix and the screenshots) -----
+MORE_FIELDS = [
+    {"code": "cu-tru", "prefix": "L", "name": "Cư trú", "hint": "Đăng ký thường trú, tạm trú, lưu trú", "minutes": 6},
+    {"code": "tu-phap-nuoc-ngoai", "prefix": "M", "name": "Tư pháp – hộ tịch có yếu tố nước ngoài",
+     "hint": "Kết hôn, khai sinh, nhận cha mẹ con có yếu tố nước ngoài", "minutes": 20},
+    {"code": "tai-nguyen-moi-truong", "prefix": "N", "name": "Tài nguyên và môi trường",
+     "hint": "Khai thác nước, xả thải, đánh giá tác động môi trường", "minutes": 15},
+    {"code": "giao-duc", "prefix": "P", "name": "Giáo dục và đào tạo",
+     "hint": "Chuyển trường, công nhận văn bằng, cấp bản sao", "minutes": 8},
+]
+
+
+def big_office(counters: int = 30, named: tuple[int, ...] = (3, 7)):
+    """A `seed_with` change: 12 fields (long names among them) and `counters` counters, each serving a few."""
+    def change(seed):
+        # Open all day, so the tests and the screenshots work whatever the hour.
+        seed["fields"] = [{k: v for k, v in f.items() if k not in ("hours", "daily_cap")}
+                          for f in seed["fields"]] + [dict(f) for f in MORE_FIELDS]
+        codes = [f["code"] for f in seed["fields"]]
+        seed["counters"] = [
+            {"number": n, "name": f"Quầy {n} – một cửa liên thông" if n in named else f"Quầy {n}",
+             "fields": [codes[(n - 1) % len(codes)], codes[n % len(codes)], codes[(n + 4) % len(codes)]]}
+            for n in range(1, counters + 1)
+        ]
+    return change

@@ -1,6 +1,37 @@
 // Shared by every page: JSON calls in the API's error shape, the Socket.IO
 // connection (which reconnects forever and resyncs from `state`), device
-// pairing from a `?pair=CODE` link, and Vietnamese wording of durations.
+// pairing from a `?pair=CODE` link, links between surfaces, and Vietnamese
+// wording of durations.
+//
+// Offices: a page served for one office of a province carries its slug on
+// <html data-office="…">. Then API calls go to /o/<slug>/api/…, the socket names
+// the office in its query, and links to other surfaces stay in the office.
+// With no slug everything is as in a one-office install.
+
+/** The office this page belongs to ("" for the default office). */
+export const OFFICE = (document.documentElement.dataset.office || "").trim();
+
+const OFFICE_PATH = /^\/(api|kiosk|display|counter|rating|admin|book)(\/|$|\?)/;
+
+/**
+ * The one place that builds a link to another page or API path of this office:
+ * "/kiosk" -> "/o/<slug>/kiosk" when the page belongs to an office; paths that belong to
+ * no office (/t/<token>, /qr/…, /static/…) are left as they are.
+ */
+export function officeUrl(path) {
+  if (!OFFICE || !OFFICE_PATH.test(path)) return path;
+  return `/o/${encodeURIComponent(OFFICE)}${path}`;
+}
+
+/** The picture of a ticket's QR code (its track page), drawn by the server. */
+export function qrUrl(token) {
+  return `/qr/${encodeURIComponent(token)}.svg`;
+}
+
+/** A ticket's own page (the one the QR opens). */
+export function ticketPageUrl(token) {
+  return `/t/${encodeURIComponent(token)}`;
+}
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -29,7 +60,7 @@ export async function api(path, { method = "GET", body, headers = {}, timeoutMs 
   if (method !== "GET" && csrfToken) init.headers["X-CSRFToken"] = csrfToken;
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(path.startsWith("/api/") ? officeUrl(path) : path, init);
   } catch (err) {
     throw new ApiError(0, "network", "Mất kết nối tới máy chủ. Vui lòng thử lại.");
   } finally {
@@ -47,7 +78,9 @@ export async function api(path, { method = "GET", body, headers = {}, timeoutMs 
 /** Connect to the server's Socket.IO endpoint; `handlers` maps event names to functions. */
 export function connect(handlers = {}, { auth } = {}) {
   // socket.io.min.js (vendored) defines the global `io`.
-  const socket = window.io({ transports: ["websocket", "polling"], auth, reconnectionDelayMax: 5000 });
+  const options = { transports: ["websocket", "polling"], auth, reconnectionDelayMax: 5000 };
+  if (OFFICE) options.query = { office: OFFICE };
+  const socket = window.io(options);
   for (const [event, handler] of Object.entries(handlers)) socket.on(event, handler);
   return socket;
 }
