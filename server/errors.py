@@ -19,7 +19,7 @@ GENERIC = {
     413: ("payload_too_large", "Dữ liệu gửi lên quá lớn (tối đa 64 KB)."),
     415: ("unsupported_media_type", "Dữ liệu phải ở dạng JSON."),
     422: ("invalid", "Dữ liệu không hợp lệ."),
-    429: ("rate_limited", "Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút."),
+    429: ("rate_limited", "Thao tác quá nhanh. Xin vui lòng thử lại sau ít phút."),
     500: ("internal_error", "Máy chủ gặp sự cố. Vui lòng thử lại."),
 }
 
@@ -47,6 +47,11 @@ def _wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
+        if not _wants_json():  # a page (an unknown office's kiosk, say): a page that says why
+            from markupsafe import escape
+
+            return (f'<!doctype html><html lang="vi"><meta charset="utf-8"><title>{escape(err.message)}</title>'
+                    f"<h1>{escape(err.message)}</h1></html>", err.status, {"Content-Type": "text/html; charset=utf-8"})
         return error_response(err.status, err.code, err.message, **err.extra)
 
     @app.errorhandler(QueueError)

@@ -266,6 +266,16 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             view["print"] = printing.status_for(token)
         return view
 
+    @socketio.on("unfollow")
+    def unfollow(data=None):
+        """The kiosk has learnt how its print went: it stops following that ticket."""
+        from flask_socketio import leave_room
+
+        token = data.get("token") if isinstance(data, dict) else None
+        if isinstance(token, str) and len(token) <= 64:
+            leave_room(f"ticket:{token}")
+        return {"ok": True}
+
     @socketio.on("disconnect")
     def disconnect(*_reason):
         office_of_sid.pop(request.sid, None)

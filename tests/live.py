@@ -99,8 +99,10 @@ class LiveServer:
         return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=self.env,
                               input=stdin, capture_output=True, text=True, timeout=60)
 
-    def add_user(self, name: str, role: str = "clerk", password: str = "mat-khau-rat-dai-1") -> tuple[str, str]:
-        result = self.cli("user", "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
+    def add_user(self, name: str, role: str = "clerk", password: str = "mat-khau-rat-dai-1",
+                 office: str | None = None) -> tuple[str, str]:
+        office_args = ["--office", office] if office else []
+        result = self.cli("user", "add", name, "--role", role, *office_args, "--password-stdin", stdin=password + "\n")
         assert result.returncode == 0, result.stderr
         return name, password
 

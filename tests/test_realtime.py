@@ -235,3 +235,42 @@ def test_revoking_on_one_process_cuts_the_device_off_on_the_other(tmp_path):
         a.stop()
         b.stop()
         _drop_schema(schema)
+
+
+def test_a_board_hears_only_its_own_office(live_server_any_mode, boards, tmp_path):
+    """Issue 9: per-office rooms; a call, a new ticket or an admin edit in one office reaches no other board."""
+    import json
+
+    from server.setup import demo_seed
+
+    server = live_server_any_mode
+    seed = tmp_path / "ward.json"
+    seed.write_text(json.dumps(demo_seed(), ensure_ascii=False), encoding="utf-8")
+    added = server.cli("office", "add", "phuong-b", "--name", "UBND phường B", "--seed", str(seed))
+    assert added.returncode == 0, added.stderr
+    board_a = boards(server.url)                      # the default office, as every install's board today
+    board_b = boards(server.url + "?office=phuong-b")
+    state_b = board_b.wait_for("state")
+    assert state_b["office"]["name"] == "UBND phường B"
+    assert board_a.wait_for("state")["office"]["name"] != "UBND phường B"
+    clerk_b = server.login(*server.add_user("canbo.b", role="clerk", office="phuong-b"))
+    clerk_a = server.login(*server.add_user("canbo.a", office="default"))
+    r = requests.post(server.url + "/o/phuong-b/api/tickets", json={"field": "ho-tich"}, timeout=5)
+    assert r.status_code == 201
+    requests.post(server.url + "/o/phuong-b/api/counters/2/call-next", headers=clerk_b, timeout=5)
+    call = board_b.wait_for("ticket_called")
+    assert call["ticket"]["code"] == "A001" and call["counter"] == 2
+    assert call["counter_tile"]["current"]["code"] == "A001"  # one message carries what the board redraws
+    assert {f["code"]: f["waiting"] for f in call["fields"]}["ho-tich"] == 0
+    # the default office's board heard none of it
+    for name in ("ticket_called", "queue_updated", "counter_updated", "state"):
+        assert not board_a.received(name, within=0.3), name
+    # and the other way round
+    server.issue("ho-tich")
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk_a, timeout=5)
+    assert board_a.wait_for("ticket_called")["counter"] == 1
+    assert not board_b.received("ticket_called", within=0.5)
+    # an unknown office is refused, not served the default one
+    stranger = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(server.url + "?office=khong-co", transports=["websocket"], wait_timeout=5)

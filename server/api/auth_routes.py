@@ -80,7 +80,7 @@ def login():
         raise api_error(401, "bad_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.")
     login_session(user)
     token = None if _from_browser(body) else issue_token(services().storage, user)
-    response = jsonify(token=token, user=user_json(user), csrf_token=generate_csrf())
+    response = jsonify(token=token, user=user_json(user), office=_office_of(user), csrf_token=generate_csrf())
     names = [user.username] + [n for n in _known_names() if n != user.username]
     response.set_cookie(KNOWN_COOKIE, _known_serializer().dumps(names[:KNOWN_MAX]), max_age=KNOWN_DAYS * 86400,
                         httponly=True, samesite="Lax", secure=request.is_secure)
@@ -101,4 +101,10 @@ def me():
     user = current_user()
     if user is None:
         raise api_error(401)
-    return jsonify(user=user_json(user), csrf_token=generate_csrf())
+    return jsonify(user=user_json(user), office=_office_of(user), csrf_token=generate_csrf())
+
+
+def _office_of(user) -> dict | None:
+    """The office a clerk or admin belongs to (their pages live under /o/<slug>); None for the province."""
+    office = services().engine.offices.get(user.office_id) if user.office_id is not None else None
+    return {"slug": office.slug, "name": office.name} if office else None

@@ -24,7 +24,7 @@ from .offices import OfficeInfo, Offices
 CACHE_S = 2.0
 DEFAULT_SERVICE_S = 300
 MIN_SERVICE_SAMPLE_S = 20
-RECENT_CALLS = 10
+RECENT_CALLS = 20
 
 STATUS_NAMES = {
     "waiting": "đang chờ", "called": "đang được gọi", "done": "đã phục vụ xong",
