@@ -11,7 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
 from .config import Config
-from .engine import QueueEngine
+from .engine import BookingSettings, QueueEngine
 from .extensions import babel, csrf, limiter, socketio
 from .storage import Storage
 
@@ -94,7 +94,10 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     )
 
     storage = Storage(config.database_url, synchronous=config.sqlite_synchronous)
-    engine = QueueEngine(storage, config.tz, clock=engine_clock, default_office=config.default_office)
+    engine = QueueEngine(storage, config.tz, clock=engine_clock, default_office=config.default_office,
+                         booking=BookingSettings(checkin_before=dt.timedelta(minutes=config.booking_checkin_before),
+                                                 checkin_after=dt.timedelta(minutes=config.booking_checkin_after),
+                                                 per_phone_per_day=config.booking_per_phone))
     from .administration import AdminService
 
     services = Services(config=config, storage=storage, engine=engine, admin=AdminService(storage, engine),

@@ -35,14 +35,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def parse_rate(text: str) -> str | None:
+def parse_rate(text: str, name: str = "TICKET_RATE_LIMIT") -> str | None:
     """`30/minute` -> the same string (for Flask-Limiter); `0` -> None (off)."""
     text = (text or "").strip()
     if text in ("", "0", "off", "none"):
         return None
     count, _, period = text.partition("/")
     if not count.isdigit() or period not in ("second", "minute", "hour", "day"):
-        raise ConfigError(f"TICKET_RATE_LIMIT must look like '30/minute' or be 0, not {text!r}")
+        raise ConfigError(f"{name} must look like '30/minute' or be 0, not {text!r}")
     return f"{int(count)}/{period}"
 
 
@@ -80,6 +80,10 @@ class Config:
     async_mode: str = "eventlet"
     ticket_rate_limit: str | None = "30/minute"
     default_office: str | None = None  # the slug the bare paths serve (default: the first office)
+    booking_rate_limit: str | None = "10/hour"  # bookings per client address; None: off
+    booking_checkin_before: int = 30  # minutes before a slot's start its booking can be checked in
+    booking_checkin_after: int = 15  # minutes after; then it is missed
+    booking_per_phone: int = 2  # bookings one phone may hold a day at an office
     ticket_issuers: str = "anyone"  # "kiosks": only paired kiosks (and booking check-ins) issue tickets
     instance_path: Path = field(default_factory=lambda: Path.cwd())
     public_url: str | None = None  # how phones reach the server, for QR codes
@@ -133,6 +137,10 @@ class Config:
             async_mode=async_mode,
             ticket_rate_limit=parse_rate(env.get("TICKET_RATE_LIMIT", "30/minute")),
             ticket_issuers=issuers,
+            booking_rate_limit=parse_rate(env.get("BOOKING_RATE_LIMIT", "10/hour"), "BOOKING_RATE_LIMIT"),
+            booking_checkin_before=_int(env, "BOOKING_CHECKIN_BEFORE", 30),
+            booking_checkin_after=_int(env, "BOOKING_CHECKIN_AFTER", 15),
+            booking_per_phone=max(1, _int(env, "BOOKING_PER_PHONE", 2)),
             default_office=(env.get("DEFAULT_OFFICE") or "").strip().lower() or None,
             instance_path=instance,
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,

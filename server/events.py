@@ -290,10 +290,16 @@ DAY_CHECK_S = 30
 
 
 def start_background(socketio, engine: QueueEngine) -> None:
-    """Close the service day at local midnight even when nobody touches the system."""
+    """Close the service day at local midnight even when nobody touches the system, and mark
+    bookings whose check-in window closed as missed (also those that closed while the server
+    was down, at once)."""
 
     def loop():
         while True:
+            try:
+                engine.sweep_missed()
+            except Exception:  # a database hiccup: try again at the next check
+                log.warning("missed-booking sweep skipped", exc_info=True)
             socketio.sleep(DAY_CHECK_S)
             try:
                 if engine.roll_day():

@@ -87,6 +87,8 @@ class Field(Base):
     minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hours: Mapped[list[Any]] = mapped_column(default=list)  # ["07:00-11:30", "13:00-16:30"]
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Online number-taking: {"slot_minutes": 30, "seats": 4, "days_ahead": 6}; empty or 0 seats: none.
+    booking: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Counter(Base):
@@ -191,6 +193,9 @@ class Ticket(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), nullable=True)
     issued_from: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's address
+    # A booked ticket (checked in from an online booking): its slot's start. Called before every
+    # walk-in ticket once the slot has started.
+    booked_start: Mapped[dt.datetime | None]
     issued_at: Mapped[dt.datetime]
     called_at: Mapped[dt.datetime | None]
     first_called_at: Mapped[dt.datetime | None]
@@ -229,6 +234,70 @@ class Announcement(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime]
+
+
+BOOKING_STATUSES = ("booked", "checked_in", "cancelled", "missed")
+
+
+class BookingSlot(Base):
+    """The seats of one slot of a field, counted so they are never oversold: a booking takes
+    one with `UPDATE … SET taken = taken + 1 WHERE taken < seats`."""
+
+    __tablename__ = "booking_slot"
+    __table_args__ = (UniqueConstraint("field_id", "start", name="uq_booking_slot"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
+    start: Mapped[dt.datetime]
+    seats: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BookingQuota(Base):
+    """How many bookings a phone holds on a day at an office, counted like the seats."""
+
+    __tablename__ = "booking_quota"
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Booking(Base):
+    """A citizen's booking of a slot: a readable code to type at the kiosk, a secret token for its page."""
+
+    __tablename__ = "booking"
+    __table_args__ = (Index("ix_booking_office_start", "office_id", "start"),
+                      Index("ix_booking_status_start", "status", "start"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("booking_slot.id"))
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(12), default="booked")
+    start: Mapped[dt.datetime]
+    end: Mapped[dt.datetime]
+    day: Mapped[dt.date] = mapped_column(Date)  # the slot's local date
+    created_at: Mapped[dt.datetime]
+    checked_in_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str] = mapped_column(String(300), default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    booked_from: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's address
+
+
+class BlackoutDay(Base):
+    """A day an office takes no bookings (a holiday, a move)."""
+
+    __tablename__ = "blackout_day"
+    __table_args__ = (UniqueConstraint("office_id", "day", name="uq_blackout_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class PrintJob(Base):

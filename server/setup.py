@@ -9,16 +9,17 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .administration import PREFIX
+from .administration.common import booking as booking_settings
 from .auth import create_user
 from .config import Config
-from .engine import RATING_LEVELS, normalise_span, parse_hours
+from .engine import RATING_LEVELS, QueueError, normalise_span, parse_hours
 from .models import Counter, CounterField, Field, Office, User
 from .storage import Storage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. A test checks it against Alembic's head; knowing it lets a server
 # that is already up to date start without importing Alembic at all.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 
 class SeedError(ValueError):
@@ -87,6 +88,10 @@ def validate_seed(data: dict) -> None:
             parse_hours(f.get("hours") or [])
         except ValueError as err:
             raise SeedError(f"Giờ cấp số của lĩnh vực {code} không hợp lệ: {err}") from err
+        try:
+            booking_settings(f.get("booking"))
+        except QueueError as err:
+            raise SeedError(f"Đặt lịch của lĩnh vực {code}: {err.message}") from err
     numbers = [c.get("number") for c in data.get("counters", [])]
     for c in data.get("counters", []):
         if not isinstance(c.get("number"), int) or c["number"] < 1:
@@ -135,6 +140,7 @@ def apply_seed(storage: Storage, data: dict, office: str | None = None, default_
             field.name, field.prefix, field.hint = f["name"], f["prefix"], f.get("hint", "")
             field.minutes, field.daily_cap = f.get("minutes"), f.get("daily_cap")
             field.hours = [normalise_span(span) for span in f.get("hours") or []]
+            field.booking = booking_settings(f.get("booking"))
             field.icon, field.position, field.active = f.get("icon"), position, f.get("active", True)
             s.add(field)
             by_code[field.code] = field

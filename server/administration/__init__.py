@@ -1,4 +1,4 @@
-"""The admin's rules: offices, fields, counters, users, devices and announcements.
+"""The admin's rules: offices, fields, counters, users, devices, announcements and booking days.
 
 Like the queue engine this package knows no Flask request: the API passes plain values
 and the office it acts in, gets plain dicts back, and every refusal is an `AdminError`
@@ -7,6 +7,7 @@ After each committed change that boards or kiosks show, the engine is told
 (`config_changed`), which resyncs that office's boards and kiosks live.
 """
 from .announcements import AnnouncementsAdmin
+from .bookings import BookingsAdmin
 from .common import PREFIX, AdminError, slugify
 from .counters import CountersAdmin
 from .devices import DevicesAdmin
@@ -15,7 +16,8 @@ from .offices import OfficesAdmin
 from .users import UsersAdmin
 
 
-class AdminService(OfficesAdmin, FieldsAdmin, CountersAdmin, UsersAdmin, DevicesAdmin, AnnouncementsAdmin):
+class AdminService(OfficesAdmin, FieldsAdmin, CountersAdmin, UsersAdmin, DevicesAdmin, AnnouncementsAdmin,
+                   BookingsAdmin):
     """The facade the admin API calls."""
 
 

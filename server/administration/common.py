@@ -72,6 +72,22 @@ def hours(value: Any) -> list[str]:
     return sorted(spans)
 
 
+def booking(value: Any) -> dict:
+    """A field's booking settings: {} (no booking) or {"slot_minutes": 5–240, "seats": 0–999, "days_ahead": 0–30}."""
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict) or set(value) - {"slot_minutes", "seats", "days_ahead"}:
+        raise invalid("invalid_booking", "Cài đặt đặt lịch gồm slot_minutes, seats và days_ahead.")
+    seats = optional_int(value.get("seats", 0), "Số chỗ mỗi khung giờ", "invalid_booking", 0, 999) or 0
+    if seats == 0:
+        return {}
+    return {
+        "slot_minutes": optional_int(value.get("slot_minutes", 30), "Độ dài khung giờ (phút)", "invalid_booking", 5, 240),
+        "seats": seats,
+        "days_ahead": optional_int(value.get("days_ahead", 6), "Số ngày đặt trước", "invalid_booking", 0, 30) or 0,
+    }
+
+
 def prefix(value: Any) -> str:
     if not isinstance(value, str) or not PREFIX.match(value.strip()):
         raise invalid("invalid_prefix", "Tiền tố là 1 hoặc 2 chữ cái in hoa không dấu, ví dụ A hoặc HT.")

@@ -8,13 +8,15 @@ from sqlalchemy.orm import Session
 
 from ..engine import SLUG
 from ..models import CounterField, Field, Ticket
-from .common import ICON, AdminBase, boolean, conflict, hours, invalid, not_found, optional_int, prefix, slugify, text
+from .common import (
+    ICON, AdminBase, boolean, booking, conflict, hours, invalid, not_found, optional_int, prefix, slugify, text,
+)
 
 
 def field_json(f: Field, tickets: int = 0) -> dict:
     return {"code": f.code, "name": f.name, "hint": f.hint, "prefix": f.prefix, "active": f.active,
             "position": f.position, "icon": f.icon, "minutes": f.minutes, "hours": list(f.hours or []),
-            "daily_cap": f.daily_cap, "has_tickets": tickets > 0}
+            "daily_cap": f.daily_cap, "booking": dict(f.booking or {}), "has_tickets": tickets > 0}
 
 
 class FieldsAdmin(AdminBase):
@@ -51,6 +53,8 @@ class FieldsAdmin(AdminBase):
             field.prefix = new_prefix
         if "hours" in data:
             field.hours = hours(data["hours"])
+        if "booking" in data:
+            field.booking = booking(data["booking"])
         if "daily_cap" in data:
             field.daily_cap = optional_int(data["daily_cap"], "Số phiếu tối đa mỗi ngày", "invalid_daily_cap", 1, 9999)
         if "minutes" in data:
@@ -81,7 +85,7 @@ class FieldsAdmin(AdminBase):
                 raise conflict("field_code_taken", f"Mã lĩnh vực “{code}” đã có.")
             last = s.scalar(select(func.max(Field.position)).where(Field.office_id == office)) or 0
             field = Field(office_id=office, code=code, name="", hint="", prefix="", active=True, position=last + 1,
-                          hours=[])
+                          hours=[], booking={})
             self._apply_field(s, office, field, data)
             s.add(field)
             s.flush()

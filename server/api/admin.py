@@ -6,6 +6,7 @@ may be disabled or deleted, pairing, revoking) live in server/administration/.
 """
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from flask import jsonify, request
@@ -60,6 +61,48 @@ def admin_add_office():
 @require_province
 def admin_update_office_listing(slug: str):
     return jsonify(_service().update_office_listing(slug, json_body(), _me()))
+
+
+# ----- online bookings ---------------------------------------------------------------
+@bp.get("/admin/bookings")
+@require_admin
+def admin_bookings():
+    """A day's bookings (default today), by slot, with phones: a printable list for the counters."""
+    try:
+        day = dt.date.fromisoformat(request.args.get("date") or engine().today().isoformat())
+    except ValueError:
+        raise api_error(422, "invalid_date", "Ngày phải có dạng YYYY-MM-DD.") from None
+    return jsonify(date=day.isoformat(), bookings=engine().bookings_of_day(day, office=_office()))
+
+
+@bp.post("/admin/bookings/<code>/cancel")
+@require_admin
+def admin_cancel_booking(code: str):
+    reason = json_body().get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 300:
+        raise api_error(422, "invalid_reason", "Cần ghi lý do huỷ (tối đa 300 ký tự) để báo cho công dân.")
+    view = engine().cancel_booking(code=code, reason=reason.strip(), user_id=_me(), office=_office())
+    view.pop("token", None)
+    return jsonify(view)
+
+
+@bp.get("/admin/blackout-days")
+@require_admin
+def admin_blackout_days():
+    return jsonify(days=_service().blackout_days(_office()))
+
+
+@bp.post("/admin/blackout-days")
+@require_admin
+def admin_add_blackout_day():
+    return jsonify(_service().add_blackout_day(json_body(), _me(), office=_office())), 201
+
+
+@bp.delete("/admin/blackout-days/<day>")
+@require_admin
+def admin_remove_blackout_day(day: str):
+    _service().remove_blackout_day(day, _me(), office=_office())
+    return jsonify(status="deleted")
 
 
 # ----- tickets taken outside the kiosks ------------------------------------------

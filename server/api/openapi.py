@@ -116,6 +116,34 @@ CORE_PATHS = {
             "token": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 5},
             "reasons": {"type": "array", "items": {"type": "string"}}, "comment": {"type": "string", "maxLength": 500}}},
         responses={**_ok({"type": "object"}, "201", "Stored"), **_errors(400, 404, 409, 415, 422)})},
+    "/api/booking/slots": {"get": op(
+        "A day's slots of a field that can still be booked, with the seats left", tag="booking",
+        params=[{"name": "field", "in": "query", "required": True, "schema": {"type": "string"}},
+                {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}],
+        responses={**_ok({"type": "object"}), **_errors(404, 422)})},
+    "/api/bookings": {"post": op(
+        "Book a slot: a 6-character code and a token for the booking's page", tag="booking", params=[IDEMPOTENCY],
+        description="At most BOOKING_RATE_LIMIT per client address; at most BOOKING_PER_PHONE bookings a phone a day "
+                    "at an office (409 booking_limit); 409 slot_full; 422 for a slot that does not exist or has "
+                    "closed, a day too far ahead, a field that takes no bookings, a phone that is not Vietnamese.",
+        body={"type": "object", "required": ["field", "start", "phone"], "properties": {
+            "field": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
+            "phone": {"type": "string"}, "name": {"type": "string", "maxLength": 100}}},
+        responses={**_ok({"type": "object"}, "201", "Booked"), **_errors(400, 404, 409, 415, 422, 429)})},
+    "/api/bookings/{token}": {
+        "get": op("A booking: its status (booked, checked_in, cancelled, missed), slot, masked phone, and its "
+                  "ticket's place once checked in", tag="booking", params=[TOKEN],
+                  responses={**_ok({"type": "object"}), **_errors(404)}),
+        "delete": op("Cancel a booking (frees the seat; 409 once checked in)", tag="booking", params=[TOKEN],
+                     responses={**_ok({"type": "object"}), **_errors(404, 409)})},
+    "/api/bookings/{token}.ics": {"get": op("The booking as a calendar event", tag="booking", params=[TOKEN],
+                                            responses={"200": {"description": "text/calendar"}, **_errors(404)})},
+    "/api/bookings/check-in": {"post": op(
+        "Check a booking in at the kiosk or the console: its ticket (201; 200 the second time)", tag="booking",
+        description="From BOOKING_CHECKIN_BEFORE minutes before the slot's start until BOOKING_CHECKIN_AFTER after it; "
+                    "409 too_early / too_late say what to do instead; 404 for an unknown code.",
+        body={"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
+        responses={**_ok(ref("IssuedTicket"), "201", "Checked in"), **_errors(400, 403, 404, 409, 415, 422)})},
     "/api/devices/pair": {"post": op(
         "Trade a one-time pairing code for the device cookie", tag="devices",
         body={"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
@@ -181,6 +209,15 @@ ADMIN_PATHS = {
                                         [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
                                         True),
     "/api/province/overview": _admin("Every office today, the hall in trouble first (province users)"),
+    "/api/admin/bookings": _admin("A day's bookings (?date=YYYY-MM-DD, default today), with phones",
+                                  params=[{"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}]),
+    "/api/admin/bookings/{code}/cancel": _admin("Cancel a booking on the citizen's behalf, with a reason", "post",
+                                                [dict(FIELD_CODE, description="the booking's code")], True),
+    "/api/admin/blackout-days": _merge(_admin("Days the office takes no bookings"),
+                                       _admin("Add a day without bookings", "post", body=True)),
+    "/api/admin/blackout-days/{day}": _admin("Take bookings on that day again", "delete",
+                                             [{"name": "day", "in": "path", "required": True,
+                                               "schema": {"type": "string", "format": "date"}}]),
     "/api/admin/tickets/outside-kiosks": _admin("Today's tickets not taken at a paired kiosk, with the address"),
     "/api/admin/tickets/{code}/cancel": _admin("Cancel a waiting ticket of today by its code", "post",
                                                [dict(FIELD_CODE, description="the ticket's code, e.g. A015")]),

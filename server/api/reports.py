@@ -40,6 +40,7 @@ def _report() -> dict:
         office = found.id
     else:
         office = current_office().id
+    engine().sweep_missed()  # bookings whose window closed count as missed, even between sweeps
     try:
         return reports.summary(services().storage, start, end, services().config.tz, office=office)
     except ValueError as err:

@@ -14,20 +14,22 @@ One concern a module, one facade (`QueueEngine`) that the API, events and admin 
     calling.py    call next, call by code, recall, no-show, finish, transfer, pause, cancel
     day.py        the service day: expiry at local midnight
     ratings.py    the rating scale and the citizen's one rating
+    booking.py    online number-taking: slots, seats, bookings, check-in, missed bookings
 """
-from .base import STATUS_NAMES, Change, FieldRules, IssuedTicket, QueueError, for_staff
+from .base import STATUS_NAMES, BookingSettings, Change, FieldRules, IssuedTicket, QueueError, for_staff
+from .booking import CODE_ALPHABET, Bookings, booking_rules, mask_phone, normalise_phone
 from .hours import normalise_span, parse_hours
 from .offices import SLUG, OfficeInfo, Offices
-from .ratings import COMMENT_MAX, DEFAULT_RATING_REASONS, RATING_LEVELS, Ratings, satisfied_from
+from .ratings import COMMENT_MAX, DEFAULT_RATING_REASONS, RATING_LEVELS, satisfied_from
 from .views import people_ahead
 
 
-class QueueEngine(Ratings):
+class QueueEngine(Bookings):
     """The facade: every operation of the queue, in the office it is given (default: the default office)."""
 
 
 __all__ = [
-    "COMMENT_MAX", "DEFAULT_RATING_REASONS", "RATING_LEVELS", "SLUG", "STATUS_NAMES", "Change", "FieldRules",
+    "CODE_ALPHABET", "BookingSettings", "booking_rules", "mask_phone", "normalise_phone", "COMMENT_MAX", "DEFAULT_RATING_REASONS", "RATING_LEVELS", "SLUG", "STATUS_NAMES", "Change", "FieldRules",
     "IssuedTicket", "OfficeInfo", "Offices", "QueueEngine", "QueueError", "for_staff", "normalise_span",
     "parse_hours", "people_ahead", "satisfied_from",
 ]

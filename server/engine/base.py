@@ -77,6 +77,15 @@ class IssuedTicket(NamedTuple):
     office_id: int = 0
 
 
+@dataclass(frozen=True)
+class BookingSettings:
+    """When a booking may be checked in, and how many bookings a phone may hold a day at an office."""
+
+    checkin_before: dt.timedelta = dt.timedelta(minutes=30)
+    checkin_after: dt.timedelta = dt.timedelta(minutes=15)
+    per_phone_per_day: int = 2
+
+
 class FieldRules(NamedTuple):
     id: int
     code: str
@@ -86,6 +95,13 @@ class FieldRules(NamedTuple):
     spans: list
     daily_cap: int | None
     minutes: int | None
+    bookable: bool = False
+
+
+def takes_bookings(settings: dict | None) -> bool:
+    """A field's booking settings offer seats."""
+    seats = (settings or {}).get("seats")
+    return isinstance(seats, int) and not isinstance(seats, bool) and seats > 0
 
 
 def for_staff(view: dict) -> dict:
@@ -96,8 +112,9 @@ def for_staff(view: dict) -> dict:
 
 class EngineBase:
     def __init__(self, storage: Storage, tz: ZoneInfo, clock: Callable[[], dt.datetime] | None = None,
-                 default_office: str | None = None):
+                 default_office: str | None = None, booking: BookingSettings | None = None):
         self.storage = storage
+        self.booking_settings = booking or BookingSettings()
         self.tz = tz
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.offices = Offices(storage, default_office)
@@ -186,7 +203,7 @@ class EngineBase:
             return rules
         with self.storage.read() as s:
             rules = {f.code: FieldRules(f.id, f.code, f.name, f.prefix, f.active, parse_hours(f.hours),
-                                        f.daily_cap, f.minutes)
+                                        f.daily_cap, f.minutes, takes_bookings(f.booking))
                      for f in s.scalars(select(Field).where(Field.office_id == office_id))}
         self._rules_cache[office_id] = (time.monotonic() + CACHE_S, rules)
         return rules

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..models import COUNTER_STATES, Counter, CounterField, Field, Ticket
 from .base import STATUS_NAMES, Change, conflict, for_staff, invalid, not_found
 from .numbering import INSERT_EVENT, Numbering
+from .views import booked_marks, queue_order
 
 
 def _lock_counter(postgres: bool):
@@ -23,7 +24,7 @@ def _next_waiting(postgres: bool):
     query = (select(Ticket.id)
              .where(Ticket.status == "waiting", Ticket.field_id.in_(bindparam("field_ids", expanding=True)),
                     Ticket.service_day == bindparam("day"))
-             .order_by(Ticket.priority_rank, Ticket.issued_at, Ticket.id).limit(1))
+             .order_by(*queue_order(bindparam("now"))).limit(1))
     return query.with_for_update(skip_locked=True) if postgres else query
 
 
@@ -41,7 +42,7 @@ _CALL_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"))
                         call_count=Ticket.call_count + 1)
                 .returning(Ticket.code, Ticket.number, Ticket.field_id, Ticket.priority, Ticket.status,
                            Ticket.issued_at, Ticket.called_at, Ticket.finished_at, Ticket.service_day,
-                           Ticket.token, Ticket.call_count))
+                           Ticket.token, Ticket.call_count, Ticket.booked_start))
 _SET_CURRENT = (update(Counter).where(Counter.id == bindparam("b_counter_id"))
                 .values(current_ticket_id=bindparam("b_ticket_id"),
                         state=case((Counter.state == "closed", "open"), else_=Counter.state)))
@@ -77,8 +78,8 @@ class Calling(Numbering):
                                                            "ticket": {"code": done.code}}, office=office_id),
                                 Change("ticket_updated", {"token": done.token}, office=office_id)]
             field_ids = conn.execute(_COUNTER_FIELDS, {"counter_id": counter.id}).scalars().all()
-            ticket_id = conn.execute(_NEXT_WAITING[postgres], {"field_ids": field_ids, "day": self.today()}
-                                     ).scalar() if field_ids else None
+            ticket_id = conn.execute(_NEXT_WAITING[postgres], {"field_ids": field_ids, "day": self.today(),
+                                                               "now": now}).scalar() if field_ids else None
             if ticket_id is None:
                 conn.execute(_SET_CURRENT, {"b_counter_id": counter.id, "b_ticket_id": None})
                 if changes:
@@ -107,6 +108,7 @@ class Calling(Numbering):
             "finished_at": self.local(ticket.finished_at), "service_day": ticket.service_day.isoformat(),
             "ahead": 0, "estimated_wait_s": 0, "token": ticket.token, "counter": counter_number,
             "call_count": ticket.call_count, "office": office.slug if office else None,
+            **booked_marks(ticket, self.local),
         }
 
     def _finish_current(self, s: Session, office_id: int, counter: Counter, clerk_id,
@@ -189,7 +191,8 @@ class Calling(Numbering):
                        changes: list[Change]) -> None:
         changes += [
             Change("ticket_called", {
-                "ticket": {"code": view["code"], "field": view["field"], "priority": view["priority"]},
+                "ticket": {"code": view["code"], "field": view["field"], "priority": view["priority"],
+                           **({"booked_start": view["booked_start"]} if view.get("booked_start") else {})},
                 "counter": counter_number, "recall": recall, "at": view["called_at"],
             }, office=office_id),
             Change("ticket_updated", {"token": view["token"]}, office=office_id),

@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import PRIORITY_REASONS, DayCounter, Event, Field, Ticket
-from .base import DEFAULT_SERVICE_S, Change, IssuedTicket, conflict, invalid, not_found
+from .base import Change, IssuedTicket, conflict, invalid, not_found
 from .hours import describe, open_at
-from .views import Views
+from .views import Views, people_ahead
 
 
 def _next_number_statement(dialect: str):
@@ -39,7 +39,8 @@ _INSERT_TICKET = insert(Ticket).returning(Ticket.id)
 INSERT_EVENT = insert(Event)
 _COUNT_AHEAD = select(func.count(Ticket.id)).where(
     Ticket.status == "waiting", Ticket.field_id == bindparam("field_id"), Ticket.service_day == bindparam("day"),
-    Ticket.priority_rank <= bindparam("rank"), Ticket.id != bindparam("ticket_id"))
+    Ticket.id != bindparam("ticket_id"),
+    or_(Ticket.priority_rank <= bindparam("rank"), Ticket.booked_start <= bindparam("now")))
 
 
 class Numbering(Views):
@@ -93,19 +94,21 @@ class Numbering(Views):
             return view
 
     def _issue(self, s: Session, office_id: int, field_code, priority, idempotency_key, device_id, issued_from,
-               context: dict) -> dict:
+               context: dict, booked_start=None) -> dict:
+        """`booked_start`: a checked-in booking's slot start. A booking is a promise: its ticket is
+        issued before the hours open (check-in starts early) and past the day's cap."""
         rules = self._field_rules(office_id).get(field_code)
         if rules is None or not rules.active:
             raise not_found("field_not_found", "Không có lĩnh vực này hoặc lĩnh vực đã ngừng nhận hồ sơ.")
         now = self.now()
         local_now = now.astimezone(self.tz)
-        if not open_at(rules.spans, local_now.time()):
+        if booked_start is None and not open_at(rules.spans, local_now.time()):
             raise conflict("outside_hours",
                            f"Lĩnh vực {rules.name} chỉ cấp số trong giờ {describe(rules.spans)}. "
                            "Xin mời quay lại trong giờ làm việc.")
         day = local_now.date()
         number = self._next_number(s, rules.id, day)
-        if rules.daily_cap and number > rules.daily_cap:
+        if booked_start is None and rules.daily_cap and number > rules.daily_cap:
             raise conflict("daily_cap_reached",
                            f"Lĩnh vực {rules.name} đã hết số trong ngày hôm nay ({rules.daily_cap} số). "
                            "Xin mời quay lại vào ngày làm việc tiếp theo.")
@@ -118,25 +121,32 @@ class Numbering(Views):
             "issued_field_id": rules.id, "field_id": rules.id, "priority": priority, "priority_rank": rank,
             "status": "waiting", "token": token, "idempotency_key": idempotency_key, "device_id": device_id,
             "issued_from": (issued_from or "")[:64] or None, "issued_at": now, "call_count": 0,
+            "booked_start": booked_start,
         }).scalar_one()
         conn.execute(INSERT_EVENT, {"office_id": office_id, "at": now, "kind": "issued", "ticket_id": ticket_id,
                                     "field_id": rules.id, "counter_id": None, "user_id": None,
                                     "device_id": device_id, "data": {"code": code, "priority": priority}})
         for hook in self.issue_hooks:
             hook(conn, IssuedTicket(ticket_id, token, code, device_id, now, context, office_id))
-        # Every waiting ticket of this field with the same or a higher priority was issued earlier.
-        ahead = conn.execute(_COUNT_AHEAD, {"field_id": rules.id, "day": day, "rank": rank,
-                                            "ticket_id": ticket_id}).scalar_one()
-        service, counters = self._estimate_inputs(s, office_id)
-        per_ticket = service.get(rules.id) or (rules.minutes or 0) * 60 or DEFAULT_SERVICE_S
+        if booked_start is None:
+            # Every waiting ticket of this field with the same or a higher priority was issued earlier,
+            # and every booked one whose slot has started comes first.
+            ahead = conn.execute(_COUNT_AHEAD, {"field_id": rules.id, "day": day, "rank": rank, "now": now,
+                                                "ticket_id": ticket_id}).scalar_one()
+        else:
+            ahead = people_ahead(s, s.get(Ticket, ticket_id), now)
         office = self.offices.get(office_id)
-        return {
+        view = {
             "code": code, "number": number, "field": rules.code, "field_name": rules.name, "priority": priority,
             "status": "waiting", "issued_at": self.local(now), "called_at": None, "finished_at": None,
             "service_day": day.isoformat(), "ahead": ahead,
-            "estimated_wait_s": int(round(per_ticket * ahead / max(1, counters.get(rules.id, 0)))),
+            "estimated_wait_s": self._wait_for(s, office_id, rules.id, rules.minutes, ahead,
+                                               walk_in=booked_start is None, bookable=rules.bookable),
             "token": token, "counter": None, "call_count": 0, "office": office.slug if office else None,
         }
+        if booked_start is not None:
+            view["booked_start"] = self.local(booked_start)
+        return view
 
     def _next_number(self, s: Session, field_id: int, day) -> int:
         stmt = _NEXT_NUMBER[s.bind.dialect.name]

@@ -10,32 +10,57 @@ from sqlalchemy import and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import (
-    Announcement, Counter, CounterField, DayCounter, Device, Event, Field, Rating, Ticket, UTCDateTime,
+    Announcement, Booking, Counter, CounterField, DayCounter, Device, Event, Field, Rating, Ticket, UTCDateTime,
 )
 from .base import (
-    CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, EngineBase, for_staff, not_found,
+    CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, EngineBase, for_staff, not_found, takes_bookings,
 )
 from .hours import open_at, parse_hours
 
 CALL_EVENTS = ("called", "called_by_code", "recalled_no_show", "recalled")
 
 
-def people_ahead(s: Session, ticket: Ticket) -> int:
-    """How many waiting tickets of its field are called before this one (priority, then issue time)."""
+def booked_and_started(now):
+    """A checked-in booking whose slot has started: called before every walk-in ticket."""
+    return and_(Ticket.booked_start.is_not(None), Ticket.booked_start <= now)
+
+
+def people_ahead(s: Session, ticket: Ticket, now: dt.datetime | None = None) -> int:
+    """How many waiting tickets of its field are called before this one: booked tickets whose slot
+    has started (by slot start, then check-in), then priority, then issue time."""
     if ticket.status != "waiting":
         return 0
-    return s.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.status == "waiting", Ticket.field_id == ticket.field_id,
-            Ticket.service_day == ticket.service_day, Ticket.id != ticket.id,
-            or_(
-                Ticket.priority_rank < ticket.priority_rank,
-                and_(Ticket.priority_rank == ticket.priority_rank,
-                     or_(Ticket.issued_at < ticket.issued_at,
-                         and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id))),
-            ),
-        )
-    )
+    now = now or dt.datetime.now(dt.timezone.utc)
+    same_queue = [Ticket.status == "waiting", Ticket.field_id == ticket.field_id,
+                  Ticket.service_day == ticket.service_day, Ticket.id != ticket.id]
+    started = booked_and_started(now)
+    if ticket.booked_start is not None and ticket.booked_start <= now:
+        before = and_(started, or_(
+            Ticket.booked_start < ticket.booked_start,
+            and_(Ticket.booked_start == ticket.booked_start,
+                 or_(Ticket.issued_at < ticket.issued_at,
+                     and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id)))))
+    else:
+        before = or_(started, and_(~started, or_(
+            Ticket.priority_rank < ticket.priority_rank,
+            and_(Ticket.priority_rank == ticket.priority_rank,
+                 or_(Ticket.issued_at < ticket.issued_at,
+                     and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id))))))
+    return s.scalar(select(func.count(Ticket.id)).where(*same_queue, before))
+
+
+def queue_order(now) -> list:
+    """The order of a counter's queue: booked tickets whose slot has started (by slot start), then
+    priority, then issue time."""
+    started = booked_and_started(now)
+    return [case((started, 0), else_=1), case((started, Ticket.booked_start), else_=None),
+            Ticket.priority_rank, Ticket.issued_at, Ticket.id]
+
+
+def booked_marks(ticket_like, local) -> dict:
+    """The keys a booked ticket carries besides a walk-in's (none for a walk-in)."""
+    booked = getattr(ticket_like, "booked_start", None)
+    return {"booked_start": local(booked)} if booked is not None else {}
 
 
 class Views(EngineBase):
@@ -78,10 +103,32 @@ class Views(EngineBase):
         )
         return dict(rows.all())
 
-    def _wait_for(self, s: Session, office_id: int, field_id: int, minutes: int | None, ahead: int) -> int:
+    def _wait_for(self, s: Session, office_id: int, field_id: int, minutes: int | None, ahead: int,
+                  walk_in: bool = True, bookable: bool = False) -> int:
+        """The estimated wait of someone with `ahead` people before them. A walk-in in a field that
+        takes bookings also waits for the bookings that will come before their turn."""
         service, counters = self._estimate_inputs(s, office_id)
         per_ticket = service.get(field_id) or (minutes or 0) * 60 or DEFAULT_SERVICE_S
-        return int(round(per_ticket * ahead / max(1, counters.get(field_id, 0))))
+        open_counters = max(1, counters.get(field_id, 0))
+        wait = per_ticket * ahead / open_counters
+        if walk_in and bookable:
+            expected = self.expected_bookings(s, field_id, dt.timedelta(seconds=wait))
+            wait = per_ticket * (ahead + expected) / open_counters
+        return int(round(wait))
+
+    def expected_bookings(self, s: Session, field_id: int, horizon: dt.timedelta) -> int:
+        """Bookings of a field that will come before a walk-in who waits `horizon` from now: booked
+        and not yet checked in, or checked in and waiting for their slot to start."""
+        now = self.now()
+        until = now + horizon
+        booked = s.scalar(select(func.count(Booking.id)).where(
+            Booking.field_id == field_id, Booking.status == "booked",
+            Booking.start > now - self.booking_settings.checkin_after, Booking.start <= until))
+        early = s.scalar(select(func.count(Ticket.id)).where(
+            Ticket.field_id == field_id, Ticket.status == "waiting", Ticket.booked_start > now,
+            Ticket.booked_start <= until))
+        return int(booked or 0) + int(early or 0)
+
 
     # ----- a ticket ----------------------------------------------------------------
     def ticket_status(self, token: str) -> dict:
@@ -96,11 +143,13 @@ class Views(EngineBase):
 
     def _ticket_view(self, s: Session, ticket: Ticket, field: Field | None = None) -> dict:
         field = field if field is not None and field.id == ticket.field_id else s.get(Field, ticket.field_id)
-        ahead = people_ahead(s, ticket)
+        ahead = people_ahead(s, ticket, self.now())
         counter_number = None
         if ticket.counter_id and ticket.status in ("called", "done", "no_show"):
             counter_number = s.scalar(select(Counter.number).where(Counter.id == ticket.counter_id))
-        wait = self._wait_for(s, ticket.office_id, field.id, field.minutes, ahead) if ticket.status == "waiting" else 0
+        wait = (self._wait_for(s, ticket.office_id, field.id, field.minutes, ahead,
+                               walk_in=ticket.booked_start is None, bookable=takes_bookings(field.booking))
+                if ticket.status == "waiting" else 0)
         office = self.offices.get(ticket.office_id)
         return {
             "code": ticket.code,
@@ -119,6 +168,7 @@ class Views(EngineBase):
             "counter": counter_number,
             "call_count": ticket.call_count or 0,
             "office": office.slug if office else None,
+            **booked_marks(ticket, self.local),
         }
 
     # ----- an office's fields, counters and board ------------------------------------
@@ -148,7 +198,8 @@ class Views(EngineBase):
                 out.append({
                     "code": f.code, "name": f.name, "hint": f.hint, "prefix": f.prefix, "icon": f.icon,
                     "waiting": waiting.get(f.id, 0),
-                    "estimated_wait_s": self._wait_for(s, office_id, f.id, f.minutes, waiting.get(f.id, 0)),
+                    "estimated_wait_s": self._wait_for(s, office_id, f.id, f.minutes, waiting.get(f.id, 0),
+                                                       bookable=takes_bookings(f.booking)),
                     "hours": list(f.hours or []), "open_now": open_at(parse_hours(f.hours), local_now),
                     "daily_cap": f.daily_cap, "issued_today": issued.get(f.id, 0),
                     "cap_reached": bool(f.daily_cap and issued.get(f.id, 0) >= f.daily_cap),
@@ -183,7 +234,7 @@ class Views(EngineBase):
             waiting = s.scalars(
                 select(Ticket).where(Ticket.status == "waiting", Ticket.field_id.in_(field_ids or [-1]),
                                      Ticket.service_day == today)
-                .order_by(Ticket.priority_rank, Ticket.issued_at, Ticket.id).limit(200)
+                .order_by(*queue_order(self.now())).limit(200)
             ).all()
             served_today = s.scalar(
                 select(func.count(Ticket.id)).where(Ticket.counter_id == counter.id, Ticket.status == "done",
@@ -199,7 +250,7 @@ class Views(EngineBase):
                            for i in field_ids if i in fields],
                 "current": for_staff(self._ticket_view(s, current)) if current else None,
                 "waiting": [{"code": t.code, "field": fields[t.field_id].code, "priority": t.priority,
-                             "issued_at": self.local(t.issued_at)} for t in waiting],
+                             "issued_at": self.local(t.issued_at), **booked_marks(t, self.local)} for t in waiting],
                 "served_today": served_today,
                 "no_shows_today": list(no_shows),
             }
@@ -212,6 +263,7 @@ class Views(EngineBase):
             "current": None if current is None else {
                 "code": current.code, "field": codes.get(current.field_id),
                 "priority": current.priority, "called_at": self.local(current.called_at),
+                **booked_marks(current, self.local),
             },
         }
 
@@ -234,7 +286,8 @@ class Views(EngineBase):
             counters = [self._board_counter(s, c, codes) for c in s.scalars(
                 select(Counter).where(Counter.office_id == info.id, Counter.active.is_(True)).order_by(Counter.number))]
             recent = s.execute(
-                select(Event.kind, Event.at, Ticket.code, Ticket.field_id, Ticket.priority, Counter.number)
+                select(Event.kind, Event.at, Ticket.code, Ticket.field_id, Ticket.priority, Counter.number,
+                       Ticket.booked_start)
                 .join(Ticket, Ticket.id == Event.ticket_id)
                 .join(Counter, Counter.id == Event.counter_id)
                 .where(Event.office_id == info.id, Event.kind.in_(CALL_EVENTS), Event.at >= self.day_start())
@@ -251,9 +304,10 @@ class Views(EngineBase):
                 "office": info.public(),
                 "counters": counters,
                 "recent_calls": [
-                    {"ticket": {"code": code, "field": codes.get(fid), "priority": prio},
+                    {"ticket": {"code": code, "field": codes.get(fid), "priority": prio,
+                                **({"booked_start": self.local(booked)} if booked else {})},
                      "counter": number, "recall": kind == "recalled", "at": self.local(at)}
-                    for kind, at, code, fid, prio, number in recent
+                    for kind, at, code, fid, prio, number, booked in recent
                 ],
                 "fields": [{k: f[k] for k in ("code", "name", "prefix", "waiting", "estimated_wait_s")} for f in fields],
                 "announcements": [{"id": a.id, "text": a.text} for a in announcements],

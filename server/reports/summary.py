@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 from sqlalchemy import select
 
 from ..engine import DEFAULT_RATING_REASONS, RATING_LEVELS, satisfied_from
-from ..models import Counter, Field, Office, Rating, Ticket, User
+from ..models import Booking, Counter, Field, Office, Rating, Ticket, User
 from ..storage import Storage
 
 MAX_DAYS = 366
@@ -138,6 +138,8 @@ def summary(storage: Storage, start: dt.date, end: dt.date, tz, *, office: int |
         tickets = s.scalars(mine(select(Ticket).where(*in_period), Ticket.office_id)).all()
         ratings = {r.ticket_id: r for r in s.scalars(
             mine(select(Rating).join(Ticket, Ticket.id == Rating.ticket_id).where(*in_period), Ticket.office_id))}
+        bookings = s.scalars(mine(select(Booking).where(Booking.day >= start, Booking.day <= end),
+                                  Booking.office_id)).all()
     scales = Tally(o.rating_scale or 3 for o in office_rows.values())
     levels = scales.most_common(1)[0][0] if scales else 3
     scale_reasons, seen = [], set()
@@ -193,7 +195,38 @@ def summary(storage: Storage, start: dt.date, end: dt.date, tz, *, office: int |
                    for d, b in sorted(by_day.items())],
         "by_hour": [{"hour": h, "issued": by_hour[h]} for h in sorted(by_hour)],
         "comments": _comments(tickets, ratings, fields, counters, users, tz, codes),
+        "bookings": _bookings(bookings, tickets, fields, office_rows, by_office=office is None),
     }
+
+
+BOOKING_STATUSES = ("booked", "checked_in", "missed", "cancelled")
+
+
+def _bookings(bookings, tickets, fields, offices, by_office: bool) -> dict:
+    """Online bookings of the period: how many were made, checked in, missed, cancelled (and still
+    ahead), and how long booked citizens waited from their slot's start until called."""
+    waits: dict[int, float] = {t.id: max(0.0, (t.first_called_at - t.booked_start).total_seconds())
+                               for t in tickets if t.booked_start is not None and t.first_called_at is not None}
+
+    def table(key_of, describe, order):
+        groups: dict = defaultdict(list)
+        for b in bookings:
+            groups[key_of(b)].append(b)
+        return [{**describe(k), **_booking_counts(v, waits)} for k, v in sorted(groups.items(), key=order)]
+
+    out = {"totals": _booking_counts(bookings, waits),
+           "by_field": table(lambda b: b.field_id, lambda k: {"code": fields[k].code, "name": fields[k].name},
+                             lambda kv: (fields[kv[0]].position, kv[0]))}
+    if by_office:
+        out["by_office"] = table(lambda b: b.office_id, lambda k: {"slug": offices[k].slug, "name": offices[k].name},
+                                 lambda kv: (offices[kv[0]].name, kv[0]))
+    return out
+
+
+def _booking_counts(bookings, waits: dict[int, float]) -> dict:
+    counts = Tally(b.status for b in bookings)
+    return {"made": len(bookings), **{status: counts.get(status, 0) for status in BOOKING_STATUSES},
+            "wait_from_slot_s": _stats([waits[b.ticket_id] for b in bookings if b.ticket_id in waits])}
 
 
 def _reasons(scale_reasons: list[dict], ratings: Iterable[Rating]) -> list[dict]:

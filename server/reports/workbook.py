@@ -260,6 +260,27 @@ def _comments_sheet(book, report: dict) -> None:
     sheet.finish(wrap_width=50)
 
 
+def _bookings_sheet(book, report: dict) -> None:
+    """Online bookings: made, checked in, missed, cancelled, and the wait counted from the slot's start."""
+    data = report.get("bookings")
+    if not data or not data["totals"]["made"]:
+        return
+    sheet = _Sheet(book, "Đặt lịch", "Lấy số trực tuyến (đặt lịch hẹn)", report, [
+        ("Nhóm", TEXT), ("Tên", TEXT), ("Đã đặt (lượt)", COUNT), ("Đã xác nhận (lượt)", COUNT),
+        ("Không đến (lượt)", COUNT), ("Đã huỷ (lượt)", COUNT), ("Chưa đến giờ (lượt)", COUNT),
+        ("Chờ từ giờ hẹn, trung bình (phút)", MINUTES), ("Chờ từ giờ hẹn, p90 (phút)", MINUTES)], freeze_cols=2)
+
+    def values(r):
+        wait = r["wait_from_slot_s"]
+        return [r["made"], r["checked_in"], r["missed"], r["cancelled"], r["booked"], wait["mean"], wait["p90"]]
+
+    for label, key in (("Cơ quan", "by_office"), ("Lĩnh vực", "by_field")):
+        for r in data.get(key, []):
+            sheet.add([label, r["name"], *values(r)])
+    sheet.add([TOTAL_LABEL, "", *values(data["totals"])], total=True)
+    sheet.finish()
+
+
 def to_xlsx(report: dict) -> bytes:
     """A workbook an official can print and send as it is: a sheet per table."""
     from openpyxl import Workbook
@@ -281,6 +302,7 @@ def to_xlsx(report: dict) -> bytes:
     _hour_sheet(book, report)
     _reasons_sheet(book, report)
     _comments_sheet(book, report)
+    _bookings_sheet(book, report)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
