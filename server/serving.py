@@ -16,6 +16,7 @@ a LAN with strangers on it, and stopped gently.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import resource
@@ -36,12 +37,19 @@ REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\
            b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_REFUSAL_BODY), _REFUSAL_BODY))
 
 
-class InFlight:
-    """WSGI middleware counting the HTTP requests being answered (not websockets nor long polls)."""
+access_log = logging.getLogger("motcua.access")
+LOG_NOTES = "motcua.log_notes"
 
-    def __init__(self, app):
+
+class InFlight:
+    """WSGI middleware counting the HTTP requests being answered (not websockets nor long polls),
+    and writing one line per request to the access log: method, path, status, milliseconds,
+    office and client address, as JSON (journald keeps it; a log shipper can read it)."""
+
+    def __init__(self, app, log_requests: bool = True):
         self.app = app
         self.count = 0
+        self.log_requests = log_requests
         self._lock = threading.Lock()
 
     @staticmethod
@@ -54,17 +62,33 @@ class InFlight:
             return self.app(environ, start_response)
         from werkzeug.wsgi import ClosingIterator
 
+        started = time.perf_counter()
+        status = {"code": 0}
+        environ[LOG_NOTES] = {}  # what the app notes for the log (its office); shared with environ's copies
+
+        def recording_start_response(status_line, headers, exc_info=None):
+            status["code"] = int(status_line.split(" ", 1)[0])
+            return start_response(status_line, headers, exc_info)
+
         with self._lock:
             self.count += 1
         try:
-            return ClosingIterator(self.app(environ, start_response), [self._done])
+            return ClosingIterator(self.app(environ, recording_start_response),
+                                   [lambda: self._done(environ, status["code"], started)])
         except BaseException:
-            self._done()
+            self._done(environ, 500, started)
             raise
 
-    def _done(self) -> None:
+    def _done(self, environ, status: int, started: float) -> None:
         with self._lock:
             self.count -= 1
+        if self.log_requests and access_log.isEnabledFor(logging.INFO):
+            access_log.info(json.dumps({
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+                "status": status, "ms": round((time.perf_counter() - started) * 1000, 1),
+                "office": environ.get(LOG_NOTES, {}).get("office"), "addr": environ.get("REMOTE_ADDR"),
+            }, ensure_ascii=False))
 
     def wait_idle(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -88,8 +112,14 @@ def raise_file_limit(wanted: int) -> int:
 
 def serve(app, config, host: str, port: int) -> None:
     """Serve until SIGTERM or Ctrl+C."""
-    inflight = InFlight(app.wsgi_app)
+    inflight = InFlight(app.wsgi_app, log_requests=config.access_log)
     app.wsgi_app = inflight
+    if config.access_log:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
     files = raise_file_limit(config.max_connections + 256)
     max_connections = max(64, min(config.max_connections, files - 128))
     per_address = 0 if config.proxy_hops else config.max_connections_per_address
