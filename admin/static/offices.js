@@ -33,7 +33,7 @@ export async function renderOffices(here) {
         ],
         onSubmit: (v) => change(`/api/admin/offices/${encodeURIComponent(o.slug)}`, "PATCH", v),
       })),
-      button(o.active ? T.disable : T.enable, () => setActive(o, !o.active, here), o.active ? "small danger" : "small"),
+      button(o.active ? T.disable : T.enable, () => setActive(o, !o.active, here)),
       o.slug === here.slug ? el("span", { class: "badge here" }, T.this_office)
         : o.active ? el("a", { class: "small", href: adminUrl(o.slug, "#overview") }, T.open_office_admin) : null),
   ]);
