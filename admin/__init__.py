@@ -88,6 +88,8 @@ def texts() -> dict:
         "outside_hint": _("Phiếu cấp hôm nay không qua máy lấy số đã ghép nối (ví dụ từ một máy tính trong mạng), "
                           "kèm địa chỉ máy đã lấy. Phiếu lạ đang chờ có thể huỷ để không ai bị gọi nhầm."),
         "no_outside": _("Hôm nay chưa có phiếu nào lấy ngoài máy lấy số."),
+        "outside_none_waiting": _("Không phiếu nào trong số này đang chờ."),
+        "outside_settled": _("Đã gọi, đã phục vụ hoặc đã huỷ ({count})"),
         "issued_time": _("Lấy lúc"), "issued_from": _("Địa chỉ máy"), "priority": _("Ưu tiên"),
         "cancel_ticket": _("Huỷ phiếu"),
         "confirm_cancel_ticket": _("Huỷ phiếu {code}? Phiếu bị huỷ sẽ không được gọi nữa."),

@@ -133,22 +133,27 @@ async function renderOverview() {
     outsideKiosks(outside.tickets));
 }
 
-/** Today's tickets not taken at a paired kiosk, with the address they came from; a waiting one can be cancelled. */
+/**
+ * Today's tickets not taken at a paired kiosk, with the address they came from. The waiting ones can be
+ * cancelled and come first; the rest (called, served, cancelled) are folded away: an office whose kiosks
+ * are not paired lists every ticket of its day here.
+ */
 function outsideKiosks(tickets) {
-  const rows = tickets.map((t) => ({
-    class: t.status === "waiting" ? "" : "settled",
-    cells: [
-      el("strong", {}, t.code), t.field_name, t.priority ? (PRIORITY_NAMES[t.priority] || t.priority) : "—",
-      t.issued_at.slice(11, 16), el("code", {}, t.issued_from || "—"), T.ticket_status[t.status] || t.status,
-      t.status === "waiting" ? button(T.cancel_ticket, () => cancelTicket(t.code), "small danger") : "",
-    ],
-  }));
+  const head = [T.ticket, T.field, T.priority, T.issued_time, T.issued_from, T.status, T.actions];
+  const row = (t) => [
+    el("strong", {}, t.code), t.field_name, t.priority ? (PRIORITY_NAMES[t.priority] || t.priority) : "—",
+    t.issued_at.slice(11, 16), el("code", {}, t.issued_from || "—"), T.ticket_status[t.status] || t.status,
+    t.status === "waiting" ? button(T.cancel_ticket, () => cancelTicket(t.code), "small danger") : "",
+  ];
+  const waiting = tickets.filter((t) => t.status === "waiting");
+  const settled = tickets.filter((t) => t.status !== "waiting");
   return el("section", { class: "outside-kiosks", "aria-labelledby": "outside-title" },
-    el("h2", { id: "outside-title", class: tickets.some((t) => t.status === "waiting") ? "alert" : "" },
-      `${T.outside_title} (${tickets.length})`),
+    el("h2", { id: "outside-title", class: waiting.length ? "alert" : "" }, `${T.outside_title} (${tickets.length})`),
     el("p", { class: "hint" }, T.outside_hint),
-    table([T.ticket, T.field, T.priority, T.issued_time, T.issued_from, T.status, T.actions], rows,
-      { empty: T.no_outside }));
+    table(head, waiting.map(row), { empty: tickets.length ? T.outside_none_waiting : T.no_outside, cls: "outside-waiting" }),
+    settled.length ? el("details", { class: "outside-settled" },
+      el("summary", {}, fill(T.outside_settled, { count: settled.length })),
+      table(head, settled.map(row))) : null);
 }
 
 function cancelTicket(code) {

@@ -500,7 +500,7 @@ def test_an_admin_sees_and_cancels_tickets_taken_outside_the_kiosks(page: Page, 
     admin_login(page, live_server)
     section = page.locator("section.outside-kiosks")
     expect(section.get_by_role("heading")).to_have_text("Phiếu lấy ngoài máy lấy số (1)")
-    row = section.locator("tbody tr")
+    row = section.locator("table.outside-waiting tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("A002")
     expect(row).to_contain_text("127.0.0.1")
@@ -512,6 +512,12 @@ def test_an_admin_sees_and_cancels_tickets_taken_outside_the_kiosks(page: Page, 
 
     row.get_by_role("button", name="Huỷ phiếu").click()
     expect(page.locator("#message")).to_have_text("Đã huỷ phiếu A002.")
-    expect(row).to_contain_text("Đã huỷ")
-    expect(row.get_by_role("button", name="Huỷ phiếu")).to_have_count(0)
     assert ticket(live_server, outside["token"])["status"] == "cancelled"
+    # no longer waiting: folded away with the tickets that are settled, and nothing left to cancel
+    expect(section.locator("table.outside-waiting")).to_contain_text("Không phiếu nào trong số này đang chờ.")
+    settled = section.locator("details.outside-settled")
+    settled.locator("summary").click()
+    expect(settled.locator("summary")).to_have_text("Đã gọi, đã phục vụ hoặc đã huỷ (1)")
+    expect(settled.locator("tbody tr")).to_contain_text(["A002"])
+    expect(settled.locator("tbody tr")).to_contain_text(["Đã huỷ"])
+    expect(section.get_by_role("button", name="Huỷ phiếu")).to_have_count(0)
