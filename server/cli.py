@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--printer", metavar="SPEC")
     pt.add_argument("--preview", metavar="FILE.png")
 
+    check = sub.add_parser("check", help="kiểm tra cấu hình, cơ sở dữ liệu, Redis và máy in (exit 0/1, for monitoring)")
+    check.add_argument("--json", action="store_true", help="one JSON object instead of one line per check")
+
+    backup = sub.add_parser("backup", help="sao lưu cơ sở dữ liệu (SQLite: online backup; PostgreSQL: pg_dump)")
+    backup.add_argument("file", metavar="FILE", help="where the copy goes (replaced only once the new copy is whole)")
+
     agent = sub.add_parser("printer-agent", help="máy in đặt ở máy kiosk khác máy chủ")
     agent.add_argument("--server", required=True)
     agent.add_argument("--token", required=True)
@@ -90,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "run": _run, "init": _init, "user": _user, "device": _device,
         "print-test": _print_test, "printer-agent": _printer_agent, "demo-day": _demo_day,
+        "check": _check, "backup": _backup,
     }[args.command]
     return handler(config, args) or 0
 
@@ -256,6 +263,32 @@ def _demo_day(config, args) -> int:
         return 2
     result = simulate_day(storage, config.tz, day, args.visitors)
     print(f"Đã mô phỏng ngày {result['day']}: {result['issued']} phiếu, {result['served']} lượt phục vụ.")
+    return 0
+
+
+def _check(config, args) -> int:
+    import json
+
+    from .ops import checks_as_json, format_checks, run_checks
+
+    checks = run_checks(config)
+    if args.json:
+        print(json.dumps(checks_as_json(checks), ensure_ascii=False))
+    else:
+        print(format_checks(checks))
+    return 1 if any(c.failed for c in checks) else 0
+
+
+def _backup(config, args) -> int:
+    from .ops import BackupError, backup
+
+    try:
+        done = backup(config, args.file)
+    except BackupError as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 1
+    tickets = f", {done.tickets} phiếu" if done.tickets is not None else ""
+    print(f"Đã sao lưu vào {done.path} ({done.bytes // 1024} KB{tickets}, {done.seconds:.1f} s; {done.how})")
     return 0
 
 

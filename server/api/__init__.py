@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import admin, auth_routes, counters, devices, openapi, ratings, reports, tickets  # noqa: E402,F401
+from . import admin, auth_routes, counters, devices, health, openapi, ratings, reports, tickets  # noqa: E402,F401
