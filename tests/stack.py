@@ -104,6 +104,43 @@ class Stack:
         return session, {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+class Kiosk:
+    """A paired kiosk on the LAN, through nginx. Like the kiosk page it keeps a tap's
+    Idempotency-Key for every retry, so a retry can never make a second ticket."""
+
+    def __init__(self, stack: Stack, address: str):
+        self.stack = stack
+        self.session = session_from(address)
+        code = stack.a.pairing_code("kiosk")
+        r = self.session.post(stack.url + "/api/devices/pair", json={"code": code}, timeout=10)
+        assert r.status_code == 200, r.text
+        self.session.headers["X-Device-Token"] = r.json()["token"]
+
+    def post(self, field: str, key: str, url: str | None = None, timeout: float = 30):
+        return self.session.post((url or self.stack.url) + "/api/tickets", json={"field": field},
+                                 headers={"Idempotency-Key": key}, timeout=timeout)
+
+    def take(self, field: str, tries: int = 50, url: str | None = None) -> tuple[dict, list]:
+        """A tap, retried (same key) through a server's restart: (the ticket, what went wrong before)."""
+        import uuid
+
+        import requests
+
+        key, trouble = uuid.uuid4().hex, []
+        for _ in range(tries):
+            try:
+                r = self.post(field, key, url)
+            except requests.RequestException as err:
+                trouble.append(type(err).__name__)
+            else:
+                if r.status_code == 201:
+                    return r.json(), trouble
+                assert r.status_code >= 500, r.text  # only a server that is away is worth a retry
+                trouble.append(r.status_code)
+            time.sleep(0.2)
+        raise AssertionError(f"no ticket after {tries} tries: {trouble}")
+
+
 class Board:
     """A display board (python-socketio client) that records what it hears, and when.
 
