@@ -390,7 +390,7 @@ def test_sigterm_lets_requests_in_flight_finish_then_exits(tmp_path, mode):
         server.kill()
     assert exited_in is not None, "the server did not exit after SIGTERM"
     assert exited_in <= STOP_GRACE_S + 1 < _unit_stop_timeout()
-    assert broken == [], "a client saw its connection cut"
+    assert broken == [], "a client saw its connection cut: " + " | ".join(map(str, broken))
     with sqlite3.connect(server.home / "motcua-data" / "motcua.db") as db:
         stored = {token for (token,) in db.execute("SELECT token FROM ticket")}
     assert set(acknowledged) <= stored
