@@ -175,14 +175,15 @@ def test_the_systemd_unit_stops_after_the_servers_grace_and_runs_unprivileged():
     assert "--port %i" in service["ExecStart"]
 
 
-def test_the_systemd_unit_is_valid_for_systemd(tmp_path):
+def test_the_systemd_units_are_valid_for_systemd(tmp_path):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("no systemd-analyze here")
-    text = (DEPLOY / "systemd" / "motcua@.service").read_text(encoding="utf-8")
-    text = text.replace("/opt/motcua/bin/motcua", str(ROOT / ".venv" / "bin" / "motcua"))  # a binary that exists
-    (tmp_path / "motcua@.service").write_text(text, encoding="utf-8")
-    shutil.copy(DEPLOY / "systemd" / "motcua.target", tmp_path / "motcua.target")
-    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "motcua@8001.service")],
+    for unit in ("motcua@.service", "motcua.target", "motcua-backup.service", "motcua-backup.timer"):
+        text = (DEPLOY / "systemd" / unit).read_text(encoding="utf-8")
+        text = text.replace("/opt/motcua/bin/motcua", str(ROOT / ".venv" / "bin" / "motcua"))  # a binary that exists
+        (tmp_path / unit).write_text(text, encoding="utf-8")
+    result = subprocess.run(["systemd-analyze", "verify", "motcua@8001.service", "motcua.target",
+                             "motcua-backup.service", "motcua-backup.timer"],
                             capture_output=True, text=True, cwd=tmp_path)
     complaints = [line for line in result.stderr.splitlines() if "motcua" in line]
     assert result.returncode == 0 and complaints == [], result.stderr
