@@ -149,6 +149,7 @@ class Board:
     more than 16 events between two polls. The test's boards read like browsers."""
 
     def __init__(self, url: str, *, address: str | None = None, transports: list[str] | None = None):
+        """`address`: long-polling from that loopback address (a websocket always comes from 127.0.0.1)."""
         import engineio.payload
         import socketio
 
