@@ -10,14 +10,16 @@ import json
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from server.setup import demo_seed
 
-from .conftest import _PG_SKIP, PG_URL, _drop_schema, _pg_schema_url
-from .live import LiveServer
+from .conftest import _PG_SKIP, PASSWORD, PG_URL, _drop_schema, _pg_schema_url
+from .live import ADMIN_LINE, LiveServer
 from .nginx import Nginx, nginx_binary, session_from
 from .redis_process import RedisProcess, redis_binary
 
@@ -61,8 +63,10 @@ class Stack:
         (self.folder / "seed.json").write_text(json.dumps(seed, ensure_ascii=False), encoding="utf-8")
         result = self.a.cli("init", "--seed", str(self.folder / "seed.json"))
         assert result.returncode == 0, result.stderr
+        admin = ADMIN_LINE.search(result.stdout)
         self.a.start()
         self.b.start()
+        self.admin = self.a.login(admin.group(1), admin.group(2))
         self.nginx = Nginx(self.folder / "nginx", [self.a.port, self.b.port]).start()
         self.url = self.nginx.url
         return self
@@ -95,9 +99,21 @@ class Stack:
             numbers.setdefault(code, []).append(number)
         return numbers
 
+    def add_user(self, name: str) -> tuple[str, str]:
+        """A clerk, made by the admin (the API is quicker than a `motcua user add` per clerk)."""
+        r = requests.post(self.a.url + "/api/admin/users", headers=self.admin, timeout=10,
+                          json={"username": name, "password": PASSWORD, "role": "clerk"})
+        assert r.status_code == 201, r.text
+        return name, PASSWORD
+
+    def pairing_code(self, kind: str = "kiosk") -> str:
+        r = requests.post(self.a.url + "/api/admin/devices", headers=self.admin, json={"kind": kind}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()["code"]
+
     def clerk(self, name: str, address: str):
         """A clerk logged in through nginx from their own PC: (session, headers)."""
-        user, password = self.a.add_user(name)
+        user, password = self.add_user(name)
         session = session_from(address)
         r = session.post(self.url + "/api/auth/login", json={"username": user, "password": password}, timeout=10)
         assert r.status_code == 200, r.text
@@ -111,7 +127,7 @@ class Kiosk:
     def __init__(self, stack: Stack, address: str):
         self.stack = stack
         self.session = session_from(address)
-        code = stack.a.pairing_code("kiosk")
+        code = stack.pairing_code("kiosk")
         r = self.session.post(stack.url + "/api/devices/pair", json={"code": code}, timeout=10)
         assert r.status_code == 200, r.text
         self.session.headers["X-Device-Token"] = r.json()["token"]
@@ -122,10 +138,6 @@ class Kiosk:
 
     def take(self, field: str, tries: int = 50, url: str | None = None) -> tuple[dict, list]:
         """A tap, retried (same key) through a server's restart: (the ticket, what went wrong before)."""
-        import uuid
-
-        import requests
-
         key, trouble = uuid.uuid4().hex, []
         for _ in range(tries):
             try:

@@ -20,7 +20,7 @@ from .nginx import session_from
 from .stack import COUNTERS, FIELDS, Board, Stack, skip_unless_available, wait_until
 
 DEPLOY = ROOT / "deploy"
-KIOSKS, TICKETS_PER_KIOSK = 8, 15
+KIOSKS, TICKETS_PER_KIOSK = 8, 10
 
 
 @pytest.fixture(scope="module")

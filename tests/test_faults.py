@@ -52,7 +52,7 @@ def test_redis_down_for_15_seconds(province):
     kiosk = Kiosk(stack, "127.0.0.21")
     for n in range(60):
         kiosk.take(FIELDS[n % 2], url=stack.a.url)  # straight to a process: nginx holds one kiosk to 2/s
-    user, password = stack.a.add_user("canbo-redis")
+    user, password = stack.add_user("canbo-redis")
     clerk = stack.b.login(user, password)
 
     stack.redis.kill()
