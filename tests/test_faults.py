@@ -5,7 +5,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import errno
-import os
 import signal
 import sqlite3
 import subprocess
