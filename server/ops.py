@@ -302,6 +302,11 @@ def run_checks(config) -> list[Check]:
     return checks
 
 
+def configuration_failed(message: str) -> list[Check]:
+    """What `motcua check` reports when the settings cannot even be read (nothing else is tried)."""
+    return [Check("configuration", FAIL, message)]
+
+
 def format_checks(checks: list[Check]) -> str:
     width = max(len(c.name) for c in checks)
     return "\n".join(f"{c.status.upper():<5} {c.name:<{width}}  {c.detail}" + (f" ({c.ms:.0f} ms)" if c.ms else "")

@@ -154,6 +154,12 @@ def test_check_fails_for_a_printer_or_a_redis_that_does_not_answer(office, tmp_p
             redis.kill()
 
 
+def test_check_reports_settings_it_cannot_read_as_a_failed_line():
+    checks = ops.configuration_failed("ASYNC_MODE must be one of eventlet, threading, not 'gevent'")
+    assert ops.format_checks(checks).startswith("FAIL  configuration  ASYNC_MODE")
+    assert ops.checks_as_json(checks)["ok"] is False
+
+
 def test_check_fails_when_there_is_no_database_yet(tmp_path):
     fresh = LiveServer(tmp_path / "fresh", env={"SECRET_KEY": "k"})
     code, checks = _check(fresh)
