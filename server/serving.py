@@ -21,6 +21,7 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_S = 75
 STOP_GRACE_S = 8
+QUIET_S = 0.3  # stopping: no request in flight for this long means keep-alive clients have moved on
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _REFUSAL_BODY = ('{"error": {"code": "too_many_connections", '
                  '"message": "Máy chủ đang bận, xin thử lại sau giây lát."}}').encode()
@@ -50,6 +52,7 @@ class InFlight:
         self.app = app
         self.count = 0
         self.log_requests = log_requests
+        self.stopping = False  # set on SIGTERM: every answer from now on closes its connection
         self._lock = threading.Lock()
 
     @staticmethod
@@ -96,6 +99,21 @@ class InFlight:
             time.sleep(0.05)
         return self.count <= 0
 
+    def wait_quiet(self, seconds: float) -> bool:
+        """Until no request has been in flight for QUIET_S (a keep-alive client's next request,
+        already on its way, is answered too, with `Connection: close`), at most `seconds`."""
+        deadline = time.monotonic() + seconds
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self.count > 0:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET_S:
+                return True
+            time.sleep(0.02)
+        return self.count <= 0
+
 
 def raise_file_limit(wanted: int) -> int:
     """As many open files as connections (Debian's default soft limit is 1,024); returns the limit."""
@@ -136,6 +154,7 @@ class _HeaderTimeout(Exception):
 
 def _serve_eventlet(app, config, host, port, inflight, max_connections, per_address) -> None:
     import eventlet
+    import eventlet.event
     import eventlet.wsgi
     from eventlet.green import socket as green_socket
 
@@ -177,6 +196,11 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
             finally:
                 self._stop_timer()
 
+        def handle_one_response(self):
+            if inflight.stopping:
+                self.close_connection = 1  # answered with `Connection: close`: the client reconnects elsewhere
+            return super().handle_one_response()
+
     class Pool:
         """eventlet's pool, but a full pool or a greedy address gets a 503 at once instead of
         stopping the accept loop (eventlet's own pool blocks `accept` until a slot frees)."""
@@ -199,8 +223,7 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
             if self.by_address[address] <= 0:
                 del self.by_address[address]
 
-        def waitall(self):
-            # Called once accepting has stopped: requests in flight finish, websockets are left.
+        def waitall(self):  # only reached if the accept loop failed: stopping ends the process itself
             inflight.wait_idle(STOP_GRACE_S)
 
     def _refuse(sock):
@@ -220,29 +243,50 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
 
         def accept(self):
             while True:
+                if stopping.is_set():
+                    return self._last_ones()
                 try:
                     return self.sock.accept()
+                except socket.timeout:  # the listening socket waits 0.2 s at a time: SIGTERM is seen at once
+                    continue
                 except OSError as err:
                     if stopping.is_set():
-                        raise OSError(errno.ESHUTDOWN, "stopping") from None
+                        return self._last_ones()
                     if err.errno in _RESOURCE_ERRORS:
                         log.warning("out of file descriptors; refusing new connections for a moment")
                         eventlet.sleep(0.1)
                         continue
                     raise
 
+        def _last_ones(self):
+            """Stopping: hand over the connections the kernel already queued (closing the socket
+            would reset them), then stop listening and wait here for the process to end, so
+            eventlet's wsgi.server never tears its connections down under a client's request."""
+            try:
+                self.sock.setblocking(False)
+                return self.sock.accept()
+            except OSError:
+                self.sock.close()
+                eventlet.event.Event().wait()
+
         def __getattr__(self, name):
             return getattr(self.sock, name)
 
     address = green_socket.getaddrinfo(host, port)[0]
     sock = eventlet.listen(address[4], address[0], backlog=2048)
+    sock.settimeout(0.2)
 
     def stop(*_args):
         if stopping.is_set():
             return
         stopping.set()
+        inflight.stopping = True
         log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
-        eventlet.spawn(sock.close)
+        eventlet.spawn(finish)
+
+    def finish():
+        inflight.wait_quiet(STOP_GRACE_S)
+        _exit_now()
 
     signal.signal(signal.SIGTERM, stop)
     try:
@@ -298,6 +342,10 @@ def _serve_threading(app, config, host, port, inflight, max_connections, per_add
                 self.addresses[request] = address
             return True
 
+        def server_close(self):  # Werkzeug's serve_forever ends here
+            _serve_the_queued(self)
+            super().server_close()
+
         def shutdown_request(self, request):
             with self.lock:
                 address = self.addresses.pop(request, None)
@@ -310,17 +358,34 @@ def _serve_threading(app, config, host, port, inflight, max_connections, per_add
     server = Server(host, port, app, handler=Handler)
 
     def stop(*_args):
+        inflight.stopping = True
         log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
         pass
     server.socket.close()
-    inflight.wait_idle(STOP_GRACE_S)
+    inflight.wait_quiet(STOP_GRACE_S)
     _exit_now()
+
+
+def _serve_the_queued(server) -> None:
+    """Connections the kernel accepted but the server has not: answer them rather than reset them
+    by closing the listening socket under them."""
+    server.socket.setblocking(False)
+    while True:
+        try:
+            request, address = server.socket.accept()
+        except OSError:
+            return
+        request.setblocking(True)
+        if server.verify_request(request, address):
+            server.process_request(request, address)
+        else:
+            server.shutdown_request(request)
 
 
 def _exit_now() -> None:
