@@ -288,12 +288,11 @@ def _small_disk(folder, size="16m"):
 
 
 def _fill(folder) -> None:
-    with open(folder / "filler", "wb") as f:
+    with open(folder / "filler", "wb", buffering=0) as f:  # unbuffered: closing it has nothing left to write
         chunk = b"\0" * 65536
         while True:
             try:
                 f.write(chunk)
-                f.flush()
             except OSError as err:
                 assert err.errno == errno.ENOSPC
                 return
