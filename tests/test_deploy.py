@@ -12,11 +12,13 @@ import time
 from collections import Counter as Tally
 
 import pytest
+import requests
 
 from server.serving import STOP_GRACE_S
 
 from .live import ROOT
 from .nginx import session_from
+from .conftest import PASSWORD
 from .stack import COUNTERS, FIELDS, Board, Stack, skip_unless_available, wait_until
 
 DEPLOY = ROOT / "deploy"
@@ -123,6 +125,54 @@ def test_kiosks_counters_and_boards_on_two_processes_through_nginx(province):
     for board in boards:
         other = {"a": "b", "b": "a"}[next(iter(seen[board.address]))]
         assert calls_on[other] <= set(board.heard()), f"board {board.address} missed calls made on process {other}"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_call_reaches_its_offices_boards_on_either_process_and_no_other_office(province):
+    """Issue 10 with offices: through nginx, a call at one office reaches that office's boards on
+    both processes (the one that made it and the other), and not one board of another office."""
+    stack = province
+    added = stack.a.cli("office", "add", "phuong-b", "--name", "UBND phường B", "--seed", str(stack.folder / "seed.json"))
+    assert added.returncode == 0, added.stderr
+    mine = [Board(stack.url + "?office=phuong-b", address=f"127.0.0.{70 + i}", transports=["polling"])
+            for i in range(4)]
+    others = [Board(stack.url, address=f"127.0.0.{80 + i}", transports=["polling"]) for i in range(4)]
+    for board in mine + others:
+        board.connect()
+    # a clerk of office B, made by a province user on B's own path
+    made = stack.a.cli("user", "add", "tinh", "--role", "province", "--password-stdin", stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    r = requests.post(stack.url + "/o/phuong-b/api/admin/users", headers=stack.a.login("tinh", PASSWORD), timeout=10,
+                      json={"username": "canbo.pb", "password": PASSWORD, "role": "clerk"})
+    assert r.status_code == 201, r.text
+    clerk = session_from("127.0.0.38")
+    login = clerk.post(stack.url + "/api/auth/login", json={"username": "canbo.pb", "password": PASSWORD}, timeout=10)
+    bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+    calls = []
+    for _ in range(4):
+        assert clerk.post(stack.url + "/o/phuong-b/api/tickets", json={"field": "ho-tich"}, timeout=10).status_code == 201
+        r = clerk.post(stack.url + "/o/phuong-b/api/counters/1/call-next", headers=bearer, timeout=10)
+        assert r.status_code == 200, r.text
+        calls.append((r.headers["X-Request-Id"], r.json()["code"]))
+    codes = [code for _, code in calls]
+    assert wait_until(lambda: all(set(b.heard()) >= set(codes) for b in mine), 10), \
+        {b.address: sorted(set(codes) - set(b.heard())) for b in mine}
+    time.sleep(0.5)  # anything sent to the wrong office would have arrived by now
+    assert all(b.heard() == [] for b in others), {b.address: b.heard() for b in others}
+    # Where everything ran: office B's boards sit on both processes, so the boards on the process
+    # that did not make a call heard it through Redis.
+    time.sleep(0.3)  # nginx logs a long poll when it ends
+    served_by = stack.nginx.upstreams_by_id()
+    made_on = {stack.process(served_by[rid]) for rid, _ in calls}
+    seen = {line["address"]: stack.process(line["upstream"].split(", ")[-1].rsplit(":", 1)[1])
+            for line in stack.nginx.access_log()
+            if line["request"].split(" ")[1].startswith("/socket.io/") and line["upstream"] not in ("-", "")}
+    placed = {seen[b.address] for b in mine}
+    assert placed == {"a", "b"}, f"office B's boards all landed on {placed}"
+    print(f"calls made on {sorted(made_on)}; office B's boards on both processes heard every one")
+    for board in mine + others:
+        board.disconnect()
 
 
 @pytest.mark.postgres
