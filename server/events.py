@@ -7,6 +7,9 @@ Rooms, per office (never a broadcast filtered in the browser):
   is always put in its own office.
 - `device:<id>` for a paired device; `tablet:<office>:<counter>` for a rating tablet;
   `ticket:<token>` for a page following its ticket (`follow`); `province` for province users.
+  A ticket's page on a phone connects with `?phone=1` and joins only its ticket's room: when
+  places move in its field it is told its own (`ticket_position`), so a province's thousands of
+  phones neither hear every call nor ask again after each.
 On connect a client gets its office's full `state`, so a board that reconnects after a
 restart or a network cut is whole again.
 
@@ -52,6 +55,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
     lock = threading.Lock()
     office_of_sid: dict[str, int] = {}  # the office each client of this process is in
     queue_pending: set[int] = set()
+    positions_pending: set[tuple[int, str]] = set()
     province_pending = {"scheduled": False}
 
     def later(work, *args) -> None:
@@ -87,6 +91,28 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         return [{"code": f["code"], "waiting": f["waiting"], "estimated_wait_s": f["estimated_wait_s"]}
                 for f in engine.field_summaries(office=office_id)]
 
+    def push_positions_soon(office_id: int, field: str) -> None:
+        with lock:
+            if (office_id, field) in positions_pending:
+                return
+            positions_pending.add((office_id, field))
+        socketio.start_background_task(_push_positions, office_id, field)
+
+    def _push_positions(office_id: int, field: str) -> None:
+        """Places moved in a field: each phone following a waiting ticket is told its new place
+        (one query for the whole field), instead of every phone asking again."""
+        socketio.sleep(QUEUE_COALESCE_S)
+        with lock:
+            positions_pending.discard((office_id, field))
+        try:
+            positions = engine.queue_positions(field, office=office_id)
+        except Exception:
+            log.warning("ticket_position skipped", exc_info=True)
+            return
+        for place in positions:
+            if _followed(place["token"]):
+                socketio.emit("ticket_position", place, to=f"ticket:{place['token']}")
+
     def emit_province_soon() -> None:
         if not shared_rooms and not socketio.server.manager.rooms.get("/", {}).get(PROVINCE_ROOM):
             return  # nobody watches the province's wall on this process
@@ -109,8 +135,11 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             data, office = change.data, change.office
             if change.kind == "ticket_called":
                 _emit_call(office, data)
-            elif change.kind == "queue_changed" and office not in called:
-                emit_queue_soon(office)  # a call's message carries the waiting counts already
+            elif change.kind == "queue_changed":
+                if office not in called:
+                    emit_queue_soon(office)  # a call's message carries the waiting counts already
+                for field in data.get("moved", []):
+                    push_positions_soon(office, field)
             elif change.kind == "counter_changed" and office not in called:
                 later(_emit_counter, office, data.get("counter"))
             elif change.kind == "ticket_finished":
@@ -214,6 +243,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         device = device_from_token(storage, token)
         if token and device is None:
             return False  # a revoked (or forged) device: nothing more for it here
+        if device is None and request.args.get("phone"):
+            return True  # a ticket's page on a phone: it follows its ticket only (see `follow`)
         office = _office_of_connection(device)
         if office is None:
             return False  # an office that does not exist (or no longer serves)

@@ -16,7 +16,7 @@ class Board:
     """A Socket.IO client that records every event it receives."""
 
     EVENTS = ("state", "ticket_called", "queue_updated", "counter_updated", "rate_request", "rate_cancel",
-              "ticket_updated")
+              "ticket_updated", "ticket_position")
 
     def __init__(self, url: str, auth: dict | None = None):
         self.events: "queue.Queue[tuple[str, dict]]" = queue.Queue()
@@ -274,3 +274,23 @@ def test_a_board_hears_only_its_own_office(live_server_any_mode, boards, tmp_pat
     stranger = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         stranger.connect(server.url + "?office=khong-co", transports=["websocket"], wait_timeout=5)
+
+
+def test_a_phone_is_told_its_new_place_when_someone_ahead_is_called(live_server_any_mode, boards):
+    """One query and one small message per waiting phone, instead of every phone asking again."""
+    server = live_server_any_mode
+    clerk = server.clerk_headers()
+    first = server.issue("ho-tich")
+    mine = server.issue("ho-tich")
+    phone = boards(server.url + "?phone=1")
+    assert phone.client.call("follow", {"token": mine["token"]}, timeout=5)["ahead"] == 1
+    server.issue("ho-tich", priority="elderly")  # a priority ticket goes before me: my place moves back
+    place = phone.wait_for("ticket_position", where=lambda p: p["token"] == mine["token"] and p["ahead"] == 2)
+    assert place["estimated_wait_s"] > 0
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk, timeout=5)  # the priority one
+    requests.post(server.url + "/api/counters/2/call-next", headers=clerk, timeout=5)  # the first one
+    place = phone.wait_for("ticket_position", where=lambda p: p["token"] == mine["token"] and p["ahead"] == 0)
+    assert place["token"] == mine["token"] and first["code"] != mine["code"]
+    # a phone hears nothing of the hall: no calls, no counts, no office's state
+    for name in ("ticket_called", "queue_updated", "counter_updated", "state"):
+        assert not phone.received(name, within=0.2), name

@@ -309,7 +309,7 @@ class Bookings(Ratings):
                         ticket_code=view["code"])
             view["booking"] = {"code": booking.code, "start": self.local(booking.start)}
         self._tell([Change("ticket_issued", {"ticket": view}, office=office_id),
-                    Change("queue_changed", {"fields": [field.code]}, office=office_id)])
+                    Change("queue_changed", {"fields": [field.code], "moved": [field.code]}, office=office_id)])
         return view, True
 
     def _hhmm(self, moment: dt.datetime) -> str:

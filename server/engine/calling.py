@@ -197,7 +197,7 @@ class Calling(Numbering):
             }, office=office_id),
             Change("ticket_updated", {"token": view["token"]}, office=office_id),
             Change("counter_changed", {"counter": counter_number}, office=office_id),
-            Change("queue_changed", {"fields": [view["field"]]}, office=office_id),
+            Change("queue_changed", {"fields": [view["field"]], "moved": [view["field"]]}, office=office_id),
         ]
         self._tell(changes)
 
@@ -248,7 +248,8 @@ class Calling(Numbering):
             source_code = s.get(Field, source_id).code
         self._tell([Change("ticket_updated", {"token": view["token"]}, office=office_id),
                     Change("counter_changed", {"counter": counter_number}, office=office_id),
-                    Change("queue_changed", {"fields": [source_code, field_code]}, office=office_id)])
+                    Change("queue_changed", {"fields": [source_code, field_code], "moved": [source_code, field_code]},
+                           office=office_id)])
         return for_staff(view)
 
     def set_counter_state(self, counter_number: int, state: str, clerk_id: int | None = None,
@@ -294,5 +295,5 @@ class Calling(Numbering):
             view = self._ticket_view(s, ticket)
             office_id = ticket.office_id
         self._tell([Change("ticket_updated", {"token": view["token"]}, office=office_id),
-                    Change("queue_changed", {"fields": [view["field"]]}, office=office_id)])
+                    Change("queue_changed", {"fields": [view["field"]], "moved": [view["field"]]}, office=office_id)])
         return view

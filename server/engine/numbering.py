@@ -75,8 +75,10 @@ class Numbering(Views):
                 if existing:
                     return existing
             raise
+        # A priority ticket goes before ordinary ones: their places move; a plain one joins at the end.
         self._tell([Change("ticket_issued", {"ticket": view}, office=office_id),
-                    Change("queue_changed", {"fields": [field_code]}, office=office_id)])
+                    Change("queue_changed", {"fields": [field_code], "moved": [field_code] if priority else []},
+                           office=office_id)])
         view["replayed"] = False
         return view
 

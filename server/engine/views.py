@@ -119,16 +119,45 @@ class Views(EngineBase):
     def expected_bookings(self, s: Session, field_id: int, horizon: dt.timedelta) -> int:
         """Bookings of a field that will come before a walk-in who waits `horizon` from now: booked
         and not yet checked in, or checked in and waiting for their slot to start."""
-        now = self.now()
-        until = now + horizon
-        booked = s.scalar(select(func.count(Booking.id)).where(
-            Booking.field_id == field_id, Booking.status == "booked",
-            Booking.start > now - self.booking_settings.checkin_after, Booking.start <= until))
-        early = s.scalar(select(func.count(Ticket.id)).where(
-            Ticket.field_id == field_id, Ticket.status == "waiting", Ticket.booked_start > now,
-            Ticket.booked_start <= until))
-        return int(booked or 0) + int(early or 0)
+        until = self.now() + horizon
+        return sum(1 for start in self._booking_starts(s, field_id) if start <= until)
 
+    def _booking_starts(self, s: Session, field_id: int) -> list[dt.datetime]:
+        """The slot starts of the field's bookings still to come (see `expected_bookings`)."""
+        now = self.now()
+        booked = s.scalars(select(Booking.start).where(
+            Booking.field_id == field_id, Booking.status == "booked",
+            Booking.start > now - self.booking_settings.checkin_after)).all()
+        early = s.scalars(select(Ticket.booked_start).where(
+            Ticket.field_id == field_id, Ticket.status == "waiting", Ticket.booked_start > now)).all()
+        return sorted([*booked, *early])
+
+    def queue_positions(self, field_code: str, office: int | None = None) -> list[dict]:
+        """Every waiting ticket of a field in call order, with its place and estimated wait: what
+        the phones following them show, pushed after a change instead of asked for by each."""
+        office_id = self.office_id(office)
+        now = self.now()
+        with self.storage.read() as s:
+            field = s.scalar(select(Field).where(Field.office_id == office_id, Field.code == field_code))
+            if field is None:
+                return []
+            waiting = s.execute(select(Ticket.token, Ticket.booked_start).where(
+                Ticket.status == "waiting", Ticket.field_id == field.id, Ticket.service_day == self.today())
+                .order_by(*queue_order(now))).all()
+            if not waiting:
+                return []
+            service, counters = self._estimate_inputs(s, office_id)
+            starts = self._booking_starts(s, field.id) if takes_bookings(field.booking) else []
+        per_ticket = service.get(field.id) or (field.minutes or 0) * 60 or DEFAULT_SERVICE_S
+        open_counters = max(1, counters.get(field.id, 0))
+        out = []
+        for ahead, (token, booked_start) in enumerate(waiting):
+            wait = per_ticket * ahead / open_counters
+            if booked_start is None and starts:
+                until = now + dt.timedelta(seconds=wait)
+                wait = per_ticket * (ahead + sum(1 for start in starts if start <= until)) / open_counters
+            out.append({"token": token, "ahead": ahead, "estimated_wait_s": int(round(wait))})
+        return out
 
     # ----- a ticket ----------------------------------------------------------------
     def ticket_status(self, token: str) -> dict:
