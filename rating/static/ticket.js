@@ -4,6 +4,7 @@
 // A citizen is "ông/bà" everywhere they read; after service the dossier was received
 // (or a result handed over), not resolved: the page never says "giải quyết xong".
 import { api, connect, waitText } from "/static/common/api.js";
+import { bookedLabel } from "/static/common/booking.js";
 import { loadScale, ratingForm } from "./rating-form.js";
 
 const token = document.body.dataset.token;
@@ -33,6 +34,8 @@ async function render(ticket) {
   lastTicket = ticket;
   $("code").textContent = ticket.code;
   $("field").textContent = ticket.field_name;
+  $("booked").hidden = !ticket.booked_start;  // a ticket of a booking made online: its slot
+  $("booked").textContent = bookedLabel(ticket.booked_start);
   const [title, text] = (STATUS[ticket.status] || (() => [ticket.status, ""]))(ticket);
   $("status-title").textContent = title;
   $("status-text").textContent = text;
