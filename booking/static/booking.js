@@ -132,6 +132,15 @@ function onTicket(ticket) {
   renderTicket(ticket);
 }
 
+/** Someone of the ticket's field was called or came: ask for the place in the queue again. */
+function queueMoved(fields) {
+  const ticket = booking && booking.ticket;
+  if (!ticket || ticket.status !== "waiting") return;
+  if (!(fields || []).some((f) => f.code === ticket.field)) return;
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 100 + Math.random() * 400);  // a hall of phones does not ask at once
+}
+
 function follow(ticketToken) {
   if (followed === ticketToken && socket) return;
   followed = ticketToken;
@@ -140,13 +149,9 @@ function follow(ticketToken) {
     // The ticket's office: its waiting counts are the cue to ask for the place in the queue again.
     socket = connect({
       ticket_updated: onTicket,
-      queue_updated: (data) => {
-        const ticket = booking && booking.ticket;
-        if (!ticket || ticket.status !== "waiting") return;
-        if (!((data && data.fields) || []).some((f) => f.code === ticket.field)) return;
-        clearTimeout(refreshTimer);
-        refreshTimer = setTimeout(refresh, 100 + Math.random() * 400);  // a hall of phones does not ask at once
-      },
+      queue_updated: (data) => queueMoved(data && data.fields),
+      // A call carries the waiting counts itself: no `queue_updated` follows it.
+      ticket_called: (call) => queueMoved((call && call.fields) || (call && call.ticket ? [{ code: call.ticket.field }] : [])),
       connect: () => {
         $("offline").hidden = true;
         socket.emit("follow", { token: followed }, onTicket);

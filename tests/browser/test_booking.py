@@ -402,6 +402,7 @@ def test_the_check_in_keyboard_fits_every_kiosk(screen: Page, office, size):
 # ----- called first, and marked ------------------------------------------------------------------
 def test_the_booking_page_follows_its_ticket_live(screen: Page, office):
     drain(office)
+    check_in(office, book(office, now_slot(office)["start"])["code"])  # someone checked in before
     made = book(office, now_slot(office)["start"])
     ticket = check_in(office, made["code"])
     screen.set_viewport_size(PHONE)
@@ -409,9 +410,12 @@ def test_the_booking_page_follows_its_ticket_live(screen: Page, office):
     expect(screen.locator("#state-title")).to_have_text("Đã xác nhận lịch hẹn")
     expect(screen.locator("#ticket-code")).to_have_text(ticket["code"])
     expect(screen.locator("#ticket-mark")).to_have_text(f"Đặt lịch {made['start'][11:16]}")
+    expect(screen.locator("#ticket-title")).to_have_text("Trước ông/bà còn 1 người")
+    office.clerk.call_next(1)  # without a reload, from here on
     expect(screen.locator("#ticket-title")).to_have_text("Ông/bà là người tiếp theo")
     office.clerk.call_next(1)
-    expect(screen.locator("#ticket-title")).to_have_text("Mời ông/bà đến quầy số 1")  # without a reload
+    expect(screen.locator("#ticket-title")).to_have_text("Mời ông/bà đến quầy số 1")
+    expect(screen.locator("#track")).to_have_attribute("href", f"/t/{ticket['token']}")
     office.clerk.finish(1)
 
 
