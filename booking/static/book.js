@@ -351,7 +351,7 @@ function mine() {
 
 function remember(booking) {
   const entry = { token: booking.token, code: booking.code, start: booking.start, end: booking.end,
-    field_name: booking.field_name };
+    field_name: booking.field_name, office_name: booking.office_name };
   try {
     const list = [entry, ...mine().filter((b) => b.token !== booking.token)].slice(0, MINE_KEPT);
     localStorage.setItem(MINE_KEY, JSON.stringify(list));
@@ -363,10 +363,12 @@ function remember(booking) {
 function renderMine() {
   // Only what is still ahead (today's included): the booking's page says the rest.
   const upcoming = mine().filter((b) => typeof b.start === "string" && (!today || b.start.slice(0, 10) >= today));
+  const here = document.querySelector(".book-office").textContent.trim();
   $("mine").hidden = upcoming.length === 0;
   $("mine-list").replaceChildren(...upcoming.map((b) => el("li", {},
     el("a", { href: `/b/${encodeURIComponent(b.token)}` },
-      el("b", {}, b.code), ` · ${b.field_name} · ${slotText(b.start, b.end)}`))));
+      el("b", {}, b.code), ` · ${b.field_name} · ${slotText(b.start, b.end)}`,
+      b.office_name && b.office_name !== here ? ` · ${b.office_name}` : ""))));
 }
 
 // ----- start ---------------------------------------------------------------------------------

@@ -286,6 +286,7 @@ function backToStart() {
 
 // ----- check-in of a booking -------------------------------------------------------
 let code = "";
+let officeName = "";     // this kiosk's office, as `state` names it
 let bookableFor = null;  // the field list the answer below is for
 
 /** Does the office take bookings? Only then is "Đã đặt lịch trước" on the start screen. */
@@ -404,16 +405,23 @@ async function checkInScanned(scan) {
     submitCode(scan.code);
     return;
   }
+  let booking;
   try {
     busy = true;
-    const booking = await api(`/api/bookings/${encodeURIComponent(scan.token)}`);
-    busy = false;
-    openCheckin(booking.code);
-    submitCode(booking.code);
+    booking = await api(`/api/bookings/${encodeURIComponent(scan.token)}`);
   } catch (err) {
-    busy = false;
     showScanNotice(err.message);
+    return;
+  } finally {
+    busy = false;
   }
+  if (officeName && booking.office_name && booking.office_name !== officeName) {
+    showScanNotice(`Lịch hẹn này đặt tại ${booking.office_name}, không phải tại đây. `
+      + "Xin mời ông/bà đến đúng nơi đã hẹn, hoặc lấy số thường.");
+    return;
+  }
+  openCheckin(booking.code);
+  submitCode(booking.code);
 }
 
 function showScanNotice(message) {
@@ -490,6 +498,7 @@ socket = connect({
   // A `state` comes on every (re)connect and after an admin edits fields: refetch the buttons.
   state: (state) => {
     $("office-name").textContent = state.office.name || "";
+    officeName = state.office.name || "";
     $("office-unit").textContent = state.office.unit || "";
     syncClock(state.at);
     bookableFor = null;

@@ -301,6 +301,41 @@ def test_a_citizen_cancels_from_the_booking_page(screen: Page, office):
     assert now_slot(office)["left"] == first["left"]  # the seat is free again
     assert no_sideways_scroll(screen)
 
+    screen.goto(office.url + "/b/khong-co-lich-hen-nay")
+    expect(screen.locator("#state-title")).to_have_text("Không tìm thấy lịch hẹn này.")
+    expect(screen.locator("#actions")).to_be_hidden()
+
+
+def test_fields_listed_with_their_booking_settings_need_no_asking_around(screen: Page, office):
+    """When GET /api/fields carries each field's `booking` (as the admin's list does), the page takes
+    the bookable fields and the days ahead from it, and asks no other field for slots."""
+    asked: list[str] = []
+
+    def with_settings(route):
+        response = route.fetch()
+        body = response.json()
+        for field in body["fields"]:
+            field["booking"] = {"slot_minutes": SLOT_MINUTES, "seats": SEATS, "days_ahead": 2} \
+                if field["code"] == "ho-tich" else None
+        route.fulfill(response=response, json=body)
+
+    def note(request):
+        if "/api/booking/slots" in request.url:
+            asked.append(request.url)
+
+    screen.route("**/api/fields", with_settings)
+    screen.on("request", note)
+    try:
+        screen.set_viewport_size(PHONE)
+        screen.goto(office.url + "/book")
+        expect(screen.locator("#field-list .choice")).to_have_count(1)
+        screen.locator("#field-list .choice").click()
+        expect(screen.locator("#day-list .day")).to_have_count(3)  # today and the 2 days ahead it says
+    finally:
+        screen.unroute("**/api/fields")
+        screen.remove_listener("request", note)
+    assert asked and all("field=ho-tich" in url for url in asked)
+
 
 # ----- checking in at the kiosk -----------------------------------------------------------------
 def open_kiosk(page: Page, server, size) -> Page:
@@ -481,3 +516,13 @@ def test_with_several_offices_the_bare_book_asks_which_office(screen: Page, offi
     expect(screen.locator(".book-office")).to_have_text("UBND phường Hai")
     expect(screen.locator("#field-list .choice").first).to_contain_text("Hộ tịch")
     assert no_sideways_scroll(screen)
+
+    # Its booking's QR scanned at the other office's kiosk: told where to go, not "not found".
+    r = requests.get(office.url + f"/o/phuong-hai/api/booking/slots?field=ho-tich&date={day_after(office, 1)}", timeout=5)
+    elsewhere = requests.post(office.url + "/o/phuong-hai/api/bookings", timeout=5, json={
+        "field": "ho-tich", "start": r.json()["slots"][0]["start"], "phone": next_phone(), "name": ""}).json()
+    kiosk = open_kiosk(screen, office, KIOSKS["1366x768"])
+    kiosk.keyboard.type(elsewhere["booking_url"])
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#notice")).to_contain_text("đặt tại UBND phường Hai")
+    assert booking(office, elsewhere["token"])["status"] == "booked"
