@@ -21,6 +21,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from server.setup import demo_seed
+from tests.conftest import build
 from tests.live import LiveServer
 
 from .helpers import Clerk, admin_headers
@@ -152,6 +153,34 @@ def qr_width(page: Page, selector: str) -> int:
 
 def no_sideways_scroll(page: Page) -> bool:
     return page.evaluate("document.scrollingElement.scrollWidth <= innerWidth + 1")
+
+
+# ----- the pages' routes (no browser) -----------------------------------------------------------
+def test_the_booking_pages_and_the_booking_qr(tmp_path, sqlite_url, clock):
+    app = build(tmp_path, sqlite_url, clock)
+    try:
+        client = app.test_client()
+        for path in ("/book", "/book/", "/o/default/book", "/b/khong-co-lich-hen-nay"):
+            r = client.get(path)
+            assert r.status_code == 200, path
+            csp = r.headers["Content-Security-Policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert b'id="step-field"' in client.get("/book").data
+        assert client.get("/o/khong-co/book").status_code == 404
+        assert client.get("/b/x").status_code == 404  # not a token
+        made = client.post("/api/bookings", json={"field": "ho-tich", "start": "2026-11-25T09:00:00+07:00",
+                                                  "phone": "0912345678", "name": ""}).get_json()
+        qr = client.get(f"/b/{made['token']}/qr.svg")
+        assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+        assert client.get("/b/khong-co-lich-hen-nay/qr.svg").status_code == 404
+        # A second office: the bare /book asks which one; an office's own /book does not.
+        app.extensions["motcua"].admin.add_office({"slug": "phuong-hai", "name": "UBND phường Hai"})
+        app.extensions["motcua"].engine.offices.forget()
+        chooser = client.get("/book").get_data(as_text=True)
+        assert 'href="/o/phuong-hai/book"' in chooser and 'href="/o/default/book"' in chooser
+        assert 'id="step-field"' in client.get("/o/phuong-hai/book").get_data(as_text=True)
+    finally:
+        app.extensions["motcua"].storage.dispose()
 
 
 # ----- booking on a phone ----------------------------------------------------------------------
