@@ -27,7 +27,7 @@ def texts() -> dict:
         "number": _("Số quầy"), "fields": _("Lĩnh vực phục vụ (theo thứ tự ưu tiên)"), "state": _("Tình trạng"),
         "serving": _("Đang phục vụ"), "waiting": _("Đang chờ"),
         "username": _("Tên đăng nhập"), "full_name": _("Họ tên"), "role": _("Vai trò"),
-        "role_clerk": _("Cán bộ"), "role_admin": _("Quản trị"), "password": _("Mật khẩu (ít nhất 10 ký tự)"),
+        "role_clerk": _("Cán bộ"), "role_admin": _("Quản trị"), "role_province": _("Cấp tỉnh"), "password": _("Mật khẩu (ít nhất 10 ký tự)"),
         "reset_password": _("Đặt lại mật khẩu"), "new_password": _("Mật khẩu mới cho {name}"),
         "password_changed": _("Đã đổi mật khẩu của {name}."),
         "kind": _("Loại"), "kind_kiosk": _("Máy lấy số"), "kind_display": _("Màn hình gọi số"),
@@ -72,6 +72,30 @@ def texts() -> dict:
         "comments_title": _("Góp ý của công dân"), "no_comments": _("Không có góp ý nào trong khoảng thời gian này."),
         "time": _("Thời gian"), "clerk": _("Cán bộ"), "field": _("Lĩnh vực"), "level": _("Mức đánh giá"),
         "reasons": _("Lý do"), "comment": _("Góp ý"), "source": _("Nguồn"),
+        # the province: every office, and reports of them all
+        "slug": _("Mã cơ quan"),
+        "slug_hint": _("Chữ thường không dấu, số và dấu gạch ngang, ví dụ phuong-ba-dinh. Là một phần địa chỉ "
+                       "các trang của cơ quan (/o/mã-cơ-quan/…), không đổi được sau khi thêm."),
+        "add_office": _("Thêm cơ quan"), "edit_office_listing": _("Sửa cơ quan {name}"),
+        "office_added": _("Đã thêm cơ quan {name}. Mở trang quản trị của cơ quan để thêm lĩnh vực, quầy và người dùng."),
+        "confirm_deactivate_office": _("Ngừng cơ quan {name}? Mọi trang và thiết bị của cơ quan này sẽ không mở được "
+                                       "nữa. Không dữ liệu nào bị xoá; có thể mở lại bất cứ lúc nào."),
+        "open_office_admin": _("Quản trị cơ quan"), "this_office": _("Đang xem"),
+        "scope_this": _("Cơ quan này ({name})"), "by_office": _("Theo cơ quan"), "whole_province": _("Toàn tỉnh"),
+        "report_all": _("Tất cả cơ quan"),
+        # tickets taken outside the kiosks (only paired kiosks should issue)
+        "outside_title": _("Phiếu lấy ngoài máy lấy số"),
+        "outside_hint": _("Phiếu cấp hôm nay không qua máy lấy số đã ghép nối (ví dụ từ một máy tính trong mạng), "
+                          "kèm địa chỉ máy đã lấy. Phiếu lạ đang chờ có thể huỷ để không ai bị gọi nhầm."),
+        "no_outside": _("Hôm nay chưa có phiếu nào lấy ngoài máy lấy số."),
+        "outside_none_waiting": _("Không phiếu nào trong số này đang chờ."),
+        "outside_settled": _("Đã gọi, đã phục vụ hoặc đã huỷ ({count})"),
+        "issued_time": _("Lấy lúc"), "issued_from": _("Địa chỉ máy"), "priority": _("Ưu tiên"),
+        "cancel_ticket": _("Huỷ phiếu"),
+        "confirm_cancel_ticket": _("Huỷ phiếu {code}? Phiếu bị huỷ sẽ không được gọi nữa."),
+        "ticket_cancelled": _("Đã huỷ phiếu {code}."),
+        "ticket_status": {"waiting": _("Đang chờ"), "called": _("Đang được gọi"), "done": _("Đã phục vụ"),
+                          "no_show": _("Vắng mặt"), "cancelled": _("Đã huỷ"), "expired": _("Hết hạn")},
     }
 
 

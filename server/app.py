@@ -152,9 +152,10 @@ def _surfaces():
     from counter import bp as counter_bp
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
+    from province import bp as province_bp
     from rating import bp as rating_bp
 
-    return [kiosk_bp, display_bp, counter_bp, rating_bp, admin_bp, booking_bp]
+    return [kiosk_bp, display_bp, counter_bp, rating_bp, admin_bp, province_bp, booking_bp]
 
 
 def _attach_printing(app: Flask, services: Services) -> None:

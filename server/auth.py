@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import api_error
 from .extensions import csrf
@@ -210,9 +211,12 @@ def device_from_token(storage: Storage, token: str | None) -> Device | None:
         return None
     now = _now()
     if device.last_seen_at is None or now - device.last_seen_at > SEEN_EVERY:
-        with storage.write() as s:
-            s.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
-        device.last_seen_at = now
+        try:  # best effort: a full or read-only database must not lock paired devices out of reading
+            with storage.write() as s:
+                s.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+            device.last_seen_at = now
+        except SQLAlchemyError:
+            pass
     return device
 
 

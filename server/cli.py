@@ -1,4 +1,5 @@
-"""The `motcua` command: run, init, user add, device pair, print-test, printer-agent.
+"""The `motcua` command: run, init, user add, device pair, office add|list, check, backup, demo-day,
+print-test, printer-agent.
 
 This module imports nothing heavy at the top: `motcua run` must monkey-patch
 eventlet before Flask, SQLAlchemy or a database driver is imported.
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--printer", metavar="SPEC")
     pt.add_argument("--preview", metavar="FILE.png")
 
+    check = sub.add_parser("check", help="kiểm tra cấu hình, cơ sở dữ liệu, Redis và máy in (exit 0/1, for monitoring)")
+    check.add_argument("--json", action="store_true", help="one JSON object instead of one line per check")
+
+    backup = sub.add_parser("backup", help="sao lưu cơ sở dữ liệu (SQLite: online backup; PostgreSQL: pg_dump)")
+    backup.add_argument("file", metavar="FILE", help="where the copy goes (replaced only once the new copy is whole)")
+
     agent = sub.add_parser("printer-agent", help="máy in đặt ở máy kiosk khác máy chủ")
     agent.add_argument("--server", required=True)
     agent.add_argument("--token", required=True)
@@ -90,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
         # An office LAN resolves nothing worth a green DNS resolver; skipping it saves ~0.2 s of start.
         os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
+        # psycopg's C wait would block eventlet's hub while a query waits on a lock (the whole
+        # process stops answering): wait with select(), which eventlet makes green. Not in
+        # threading mode, where select() breaks above file descriptor 1024.
+        os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
         import eventlet
 
         eventlet.monkey_patch()
@@ -98,11 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = Config.from_env()
     except ConfigError as err:
+        if args.command == "check":  # a monitoring system reads this as one more failed check
+            import json
+
+            from .ops import checks_as_json, configuration_failed, format_checks
+
+            failed = configuration_failed(str(err))
+            print(json.dumps(checks_as_json(failed), ensure_ascii=False) if args.json else format_checks(failed))
+            return 1
         print(f"Cấu hình sai: {err}", file=sys.stderr)
         return 2
     handler = {
         "run": _run, "init": _init, "user": _user, "device": _device, "office": _office,
         "print-test": _print_test, "printer-agent": _printer_agent, "demo-day": _demo_day,
+        "check": _check, "backup": _backup,
     }[args.command]
     return handler(config, args) or 0
 
@@ -332,6 +352,32 @@ def _demo_day(config, args) -> int:
         return 0
     result = simulate_day(storage, config.tz, day, args.visitors)
     print(f"Đã mô phỏng ngày {result['day']}: {result['issued']} phiếu, {result['served']} lượt phục vụ.")
+    return 0
+
+
+def _check(config, args) -> int:
+    import json
+
+    from .ops import checks_as_json, format_checks, run_checks
+
+    checks = run_checks(config)
+    if args.json:
+        print(json.dumps(checks_as_json(checks), ensure_ascii=False))
+    else:
+        print(format_checks(checks))
+    return 1 if any(c.failed for c in checks) else 0
+
+
+def _backup(config, args) -> int:
+    from .ops import BackupError, backup
+
+    try:
+        done = backup(config, args.file)
+    except BackupError as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 1
+    tickets = f", {done.tickets} phiếu" if done.tickets is not None else ""
+    print(f"Đã sao lưu vào {done.path} ({done.bytes // 1024} KB{tickets}, {done.seconds:.1f} s; {done.how})")
     return 0
 
 

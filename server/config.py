@@ -91,6 +91,7 @@ class Config:
     session_hours: int = 12
     login_rate_limit: str = "10/minute"
     proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-* (nginx: 1)
+    access_log: bool = True  # one JSON line per request on standard output (ACCESS_LOG=0: none)
     header_timeout: int = 10  # seconds for a request line and its headers (and keep-alive idling)
     max_connections: int = 5000
     max_connections_per_address: int = 200  # 0: no cap (behind a proxy the proxy caps per address)
@@ -148,6 +149,7 @@ class Config:
             session_hours=_int(env, "SESSION_HOURS", 12),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10/minute"),
             proxy_hops=_int(env, "PROXY_HOPS", 0),
+            access_log=env.get("ACCESS_LOG", "1").strip().lower() not in ("0", "no", "off", "false"),
             header_timeout=max(1, _int(env, "HEADER_TIMEOUT", 10)),
             max_connections=max(64, _int(env, "MAX_CONNECTIONS", 5000)),
             max_connections_per_address=_int(env, "MAX_CONNECTIONS_PER_ADDRESS", 200),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .engine import QueueError
@@ -22,6 +24,29 @@ GENERIC = {
     429: ("rate_limited", "Thao tác quá nhanh. Xin vui lòng thử lại sau ít phút."),
     500: ("internal_error", "Máy chủ gặp sự cố. Vui lòng thử lại."),
 }
+
+
+# SQLite's primary result codes that mean "the database cannot be written now", not a bug:
+# BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+SQLITE_UNAVAILABLE = {5, 6, 7, 8, 10, 13, 14, 15}
+DATABASE_RETRY_AFTER_S = 2
+DATABASE_UNAVAILABLE = ("database_unavailable",
+                        "Hệ thống tạm thời không lưu được dữ liệu. Xin vui lòng thử lại sau giây lát.")
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """A database that is away, cut off, locked, read-only or full: worth a retry (503), not a
+    500. A mistake in a statement (no such table, a constraint) stays a 500."""
+    if isinstance(err, (DisconnectionError, PoolTimeout)):
+        return True
+    if not isinstance(err, DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    code = getattr(err.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in SQLITE_UNAVAILABLE
+    return isinstance(err, (OperationalError, InterfaceError))  # PostgreSQL: connection, shutdown, timeouts
 
 
 class ApiError(Exception):
@@ -71,6 +96,21 @@ def register_error_handlers(app: Flask) -> None:
         if err.code == 429 and getattr(err, "retry_after", None):
             response.headers["Retry-After"] = str(err.retry_after)
         return response, status
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(err: SQLAlchemyError):
+        if not database_unavailable(err):
+            return _unexpected(err)
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           str(err).splitlines()[0] if str(err) else type(err).__name__)
+        health = app.extensions.get("motcua_health")
+        if health is not None:
+            health.invalidate()  # the next /api/health probes instead of answering what it knew
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+        if _wants_json():
+            response, status = error_response(503, *DATABASE_UNAVAILABLE)
+            return response, status, headers
+        return DATABASE_UNAVAILABLE[1], 503, headers
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -16,10 +16,12 @@ a LAN with strangers on it, and stopped gently.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import resource
 import signal
+import socket
 import sys
 import threading
 import time
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_S = 75
 STOP_GRACE_S = 8
+QUIET_S = 0.3  # stopping: no request in flight for this long means keep-alive clients have moved on
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _REFUSAL_BODY = ('{"error": {"code": "too_many_connections", '
                  '"message": "Máy chủ đang bận, xin thử lại sau giây lát."}}').encode()
@@ -36,12 +39,20 @@ REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\
            b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_REFUSAL_BODY), _REFUSAL_BODY))
 
 
-class InFlight:
-    """WSGI middleware counting the HTTP requests being answered (not websockets nor long polls)."""
+access_log = logging.getLogger("motcua.access")
+LOG_NOTES = "motcua.log_notes"
 
-    def __init__(self, app):
+
+class InFlight:
+    """WSGI middleware counting the HTTP requests being answered (not websockets nor long polls),
+    and writing one line per request to the access log: method, path, status, milliseconds,
+    office and client address, as JSON (journald keeps it; a log shipper can read it)."""
+
+    def __init__(self, app, log_requests: bool = True):
         self.app = app
         self.count = 0
+        self.log_requests = log_requests
+        self.stopping = False  # set on SIGTERM: every answer from now on closes its connection
         self._lock = threading.Lock()
 
     @staticmethod
@@ -54,22 +65,53 @@ class InFlight:
             return self.app(environ, start_response)
         from werkzeug.wsgi import ClosingIterator
 
+        started = time.perf_counter()
+        status = {"code": 0}
+        environ[LOG_NOTES] = {}  # what the app notes for the log (its office); shared with environ's copies
+
+        def recording_start_response(status_line, headers, exc_info=None):
+            status["code"] = int(status_line.split(" ", 1)[0])
+            return start_response(status_line, headers, exc_info)
+
         with self._lock:
             self.count += 1
         try:
-            return ClosingIterator(self.app(environ, start_response), [self._done])
+            return ClosingIterator(self.app(environ, recording_start_response),
+                                   [lambda: self._done(environ, status["code"], started)])
         except BaseException:
-            self._done()
+            self._done(environ, 500, started)
             raise
 
-    def _done(self) -> None:
+    def _done(self, environ, status: int, started: float) -> None:
         with self._lock:
             self.count -= 1
+        if self.log_requests and access_log.isEnabledFor(logging.INFO):
+            access_log.info(json.dumps({
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+                "status": status, "ms": round((time.perf_counter() - started) * 1000, 1),
+                "office": environ.get(LOG_NOTES, {}).get("office"), "addr": environ.get("REMOTE_ADDR"),
+            }, ensure_ascii=False))
 
     def wait_idle(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
         while self.count > 0 and time.monotonic() < deadline:
             time.sleep(0.05)
+        return self.count <= 0
+
+    def wait_quiet(self, seconds: float) -> bool:
+        """Until no request has been in flight for QUIET_S (a keep-alive client's next request,
+        already on its way, is answered too, with `Connection: close`), at most `seconds`."""
+        deadline = time.monotonic() + seconds
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self.count > 0:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET_S:
+                return True
+            time.sleep(0.02)
         return self.count <= 0
 
 
@@ -88,8 +130,14 @@ def raise_file_limit(wanted: int) -> int:
 
 def serve(app, config, host: str, port: int) -> None:
     """Serve until SIGTERM or Ctrl+C."""
-    inflight = InFlight(app.wsgi_app)
+    inflight = InFlight(app.wsgi_app, log_requests=config.access_log)
     app.wsgi_app = inflight
+    if config.access_log:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
     files = raise_file_limit(config.max_connections + 256)
     max_connections = max(64, min(config.max_connections, files - 128))
     per_address = 0 if config.proxy_hops else config.max_connections_per_address
@@ -106,6 +154,7 @@ class _HeaderTimeout(Exception):
 
 def _serve_eventlet(app, config, host, port, inflight, max_connections, per_address) -> None:
     import eventlet
+    import eventlet.event
     import eventlet.wsgi
     from eventlet.green import socket as green_socket
 
@@ -147,6 +196,11 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
             finally:
                 self._stop_timer()
 
+        def handle_one_response(self):
+            if inflight.stopping:
+                self.close_connection = 1  # answered with `Connection: close`: the client reconnects elsewhere
+            return super().handle_one_response()
+
     class Pool:
         """eventlet's pool, but a full pool or a greedy address gets a 503 at once instead of
         stopping the accept loop (eventlet's own pool blocks `accept` until a slot frees)."""
@@ -169,8 +223,7 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
             if self.by_address[address] <= 0:
                 del self.by_address[address]
 
-        def waitall(self):
-            # Called once accepting has stopped: requests in flight finish, websockets are left.
+        def waitall(self):  # only reached if the accept loop failed: stopping ends the process itself
             inflight.wait_idle(STOP_GRACE_S)
 
     def _refuse(sock):
@@ -190,29 +243,50 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
 
         def accept(self):
             while True:
+                if stopping.is_set():
+                    return self._last_ones()
                 try:
                     return self.sock.accept()
+                except socket.timeout:  # the listening socket waits 0.2 s at a time: SIGTERM is seen at once
+                    continue
                 except OSError as err:
                     if stopping.is_set():
-                        raise OSError(errno.ESHUTDOWN, "stopping") from None
+                        return self._last_ones()
                     if err.errno in _RESOURCE_ERRORS:
                         log.warning("out of file descriptors; refusing new connections for a moment")
                         eventlet.sleep(0.1)
                         continue
                     raise
 
+        def _last_ones(self):
+            """Stopping: hand over the connections the kernel already queued (closing the socket
+            would reset them), then stop listening and wait here for the process to end, so
+            eventlet's wsgi.server never tears its connections down under a client's request."""
+            try:
+                self.sock.setblocking(False)
+                return self.sock.accept()
+            except OSError:
+                self.sock.close()
+                eventlet.event.Event().wait()
+
         def __getattr__(self, name):
             return getattr(self.sock, name)
 
     address = green_socket.getaddrinfo(host, port)[0]
     sock = eventlet.listen(address[4], address[0], backlog=2048)
+    sock.settimeout(0.2)
 
     def stop(*_args):
         if stopping.is_set():
             return
         stopping.set()
+        inflight.stopping = True
         log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
-        eventlet.spawn(sock.close)
+        eventlet.spawn(finish)
+
+    def finish():
+        inflight.wait_quiet(STOP_GRACE_S)
+        _exit_now()
 
     signal.signal(signal.SIGTERM, stop)
     try:
@@ -268,6 +342,10 @@ def _serve_threading(app, config, host, port, inflight, max_connections, per_add
                 self.addresses[request] = address
             return True
 
+        def server_close(self):  # Werkzeug's serve_forever ends here
+            _serve_the_queued(self)
+            super().server_close()
+
         def shutdown_request(self, request):
             with self.lock:
                 address = self.addresses.pop(request, None)
@@ -280,17 +358,34 @@ def _serve_threading(app, config, host, port, inflight, max_connections, per_add
     server = Server(host, port, app, handler=Handler)
 
     def stop(*_args):
+        inflight.stopping = True
         log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
         pass
     server.socket.close()
-    inflight.wait_idle(STOP_GRACE_S)
+    inflight.wait_quiet(STOP_GRACE_S)
     _exit_now()
+
+
+def _serve_the_queued(server) -> None:
+    """Connections the kernel accepted but the server has not: answer them rather than reset them
+    by closing the listening socket under them."""
+    server.socket.setblocking(False)
+    while True:
+        try:
+            request, address = server.socket.accept()
+        except OSError:
+            return
+        request.setblocking(True)
+        if server.verify_request(request, address):
+            server.process_request(request, address)
+        else:
+            server.shutdown_request(request)
 
 
 def _exit_now() -> None:

@@ -27,7 +27,9 @@ class Storage:
             self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             _configure_sqlite(self.engine, synchronous)
         else:
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+            # A database host that vanished costs seconds, not a TCP timeout, for health and every request.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+                                        connect_args={"connect_timeout": 5})
         self._writer = self.engine.execution_options(motcua_begin="IMMEDIATE")
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)

@@ -77,6 +77,9 @@ def current_office() -> OfficeInfo:
     if office is None:
         office = _engine().office_info()
     g.motcua_office = office
+    notes = request.environ.get("motcua.log_notes")
+    if notes is not None:  # the access log names the office (server/serving.py)
+        notes["office"] = office.slug
     return office
 
 

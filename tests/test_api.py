@@ -26,7 +26,8 @@ def issue(client, field="ho-tich", **kw):
 # ----- public reads -------------------------------------------------------------
 def test_health(client):
     r = client.get("/api/health")
-    assert r.status_code == 200 and r.get_json() == {"status": "ok"}
+    # Issue 10: health reports the database too (and the message queue when there is one).
+    assert r.status_code == 200 and r.get_json() == {"status": "ok", "database": "ok"}
 
 
 def test_fields_lists_active_fields_with_waiting_and_estimate(client):

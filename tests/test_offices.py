@@ -198,6 +198,9 @@ def test_reports_for_every_office_carry_a_by_office_table(client, province, admi
     everyone = client.get(f"/api/reports/summary?{day}&office=all", headers=province).get_json()
     assert everyone["totals"]["issued"] == 3
     assert {o["slug"]: o["issued"] for o in everyone["by_office"]} == {"default": 1, OTHER: 2}
+    client.post("/api/admin/offices", json={"slug": "xa-lang", "name": "UBND xã Lặng"}, headers=province)
+    silent = client.get(f"/api/reports/summary?{day}&office=all", headers=province).get_json()["by_office"]
+    assert {o["slug"]: o["issued"] for o in silent}["xa-lang"] == 0  # an office with no ticket is listed too
     assert client.get(f"/api/reports/summary?{day}&office=all", headers=admin).status_code == 403
     assert client.get(f"/api/reports/summary?{day}&office={OTHER}", headers=admin).status_code == 403
     mine = client.get(f"/api/reports/summary?{day}", headers=admin).get_json()

@@ -85,3 +85,24 @@ def test_a_half_sent_request_is_closed_after_the_header_timeout(server):
         assert data == b"" and waited < 8  # HEADER_TIMEOUT=3: closed, not held for ever
     finally:
         slow.close()
+
+
+def test_one_structured_log_line_per_request_with_office_status_and_time(server):
+    """Issue 10: what journald keeps — one JSON line a request, naming the office."""
+    import json
+
+    requests.post(server.url + "/api/tickets", json={"field": "ho-tich"}, timeout=5)
+    requests.get(server.url + "/o/khong-co/api/state", timeout=5)
+    deadline = time.monotonic() + 5
+    lines = []
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in server.log_path.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("{")]
+        if len(lines) >= 2 and any(line["status"] == 404 for line in lines):
+            break
+        time.sleep(0.1)
+    issued = next(line for line in lines if line["path"] == "/api/tickets")
+    assert issued["method"] == "POST" and issued["status"] == 201 and issued["office"] == "default"
+    assert isinstance(issued["ms"], float) and issued["addr"] == "127.0.0.1"
+    unknown = next(line for line in lines if line["path"] == "/o/khong-co/api/state")
+    assert unknown["status"] == 404

@@ -1,21 +1,31 @@
 // The admin console's shell: login, the section menu, today's overview, the office,
-// users and devices. Fields, counters and announcements are in catalog.js; reports in reports.js.
-import { api, el, setCsrfToken } from "/static/common/api.js";
+// users and devices. Fields, counters and announcements are in catalog.js; reports in reports.js;
+// the province's offices and the office switcher in offices.js.
+//
+// Every section acts in the page's office: /o/<slug>/admin/ is that office's admin. An office's
+// admin who logs in on another office's address lands on their own; province users stay where
+// they are and switch office from the top bar.
+import { OFFICE, PRIORITY_NAMES, api, el, setCsrfToken } from "/static/common/api.js";
 import { renderAnnouncements, renderCounters, renderFields } from "./catalog.js";
+import { adminUrl, initSwitcher, renderOffices } from "./offices.js";
 import { initReports, renderReports } from "./reports.js";
 import { $, T, badge, button, change, fill, formDialog, localTime, onChange, quick, say, table } from "./ui.js";
 
 let me = null;
+let here = null;  // the office this page administers: {slug, name, …}
 
 const SECTIONS = {
-  overview: renderOverview, office: renderOffice, fields: renderFields, counters: renderCounters,
-  users: renderUsers, devices: renderDevices, announcements: renderAnnouncements, reports: renderReports,
+  overview: renderOverview, offices: () => renderOffices(here), office: renderOffice, fields: renderFields,
+  counters: renderCounters, users: renderUsers, devices: renderDevices, announcements: renderAnnouncements,
+  reports: renderReports,
 };
+const PROVINCE_ONLY = new Set(["offices"]);
+const ROLES = { clerk: T.role_clerk, admin: T.role_admin, province: T.role_province };
 
 async function start() {
   try {
     const result = await api("/api/auth/me");
-    enter(result.user, result.csrf_token);
+    await enter(result.user, result.csrf_token, result.office);
   } catch (err) {
     if (err.status === 401) return showLogin();
     say(err.message, "error");
@@ -38,7 +48,7 @@ $("login-form").addEventListener("submit", async (event) => {
       method: "POST", body: { username: form.username.value, password: form.password.value },
     });
     form.password.value = "";
-    enter(result.user, result.csrf_token);
+    await enter(result.user, result.csrf_token, result.office);
   } catch (err) {
     $("login-error").textContent = err.message;
     $("login-error").hidden = false;
@@ -50,27 +60,38 @@ $("logout").addEventListener("click", async () => {
   window.location.reload();
 });
 
-function enter(user, csrf) {
+/** `office`: the user's own office ({slug, name}), null for a province user. */
+async function enter(user, csrf, office) {
   setCsrfToken(csrf);
   me = user;
   $("admin-name").textContent = user.name || user.username;
   $("logout").hidden = false;
-  if (user.role !== "admin") {
+  if (user.role !== "admin" && user.role !== "province") {
     $("login-view").hidden = false;
     $("login-error").textContent = T.not_admin;
     $("login-error").hidden = false;
     return;
   }
+  if (user.role === "admin" && office && OFFICE && office.slug !== OFFICE) {
+    window.location.replace(adminUrl(office.slug));  // an office's admin works in their own office
+    return;
+  }
+  const province = user.role === "province";
+  here = await api("/api/admin/office");
+  $("office-title").textContent = here.name;
+  $("offices-link").hidden = !province;
   $("login-view").hidden = true;
   $("app").hidden = false;
-  initReports();
+  if (province) initSwitcher(here).catch((err) => say(err.message, "error"));
+  initReports({ province, office: here });
   showSection();
 }
 
 /** The section named in the address (#fields), drawn fresh each time it is opened. */
 async function showSection() {
   if ($("app").hidden) return;
-  const name = SECTIONS[location.hash.slice(1)] ? location.hash.slice(1) : "overview";
+  let name = SECTIONS[location.hash.slice(1)] ? location.hash.slice(1) : "overview";
+  if (PROVINCE_ONLY.has(name) && me.role !== "province") name = "overview";
   for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== name;
   for (const link of document.querySelectorAll(".sidebar a")) {
     link.toggleAttribute("aria-current", link.getAttribute("href") === `#${name}`);
@@ -87,8 +108,8 @@ onChange(showSection);
 
 // ----- overview ----------------------------------------------------------------------
 async function renderOverview() {
-  const data = await api("/api/admin/overview");
-  const office = await api("/api/admin/office");
+  const [data, office, outside] = await Promise.all([
+    api("/api/admin/overview"), api("/api/admin/office"), api("/api/admin/tickets/outside-kiosks")]);
   $("office-title").textContent = office.name;
   const counters = table([T.counter, T.name, T.state, T.serving],
     data.counters.map((c) => [String(c.number), c.name, T[`state_${c.state}`] || c.state, c.current ? c.current.code : "—"]));
@@ -108,7 +129,38 @@ async function renderOverview() {
     el("div", { class: "columns" },
       el("div", {}, el("h2", {}, T.counter), counters),
       el("div", {}, el("h2", {}, T.waiting), fields)),
-    el("h2", { class: data.print_failures.length ? "alert" : "" }, T.print_failures), prints);
+    el("h2", { class: data.print_failures.length ? "alert" : "" }, T.print_failures), prints,
+    outsideKiosks(outside.tickets));
+}
+
+/**
+ * Today's tickets not taken at a paired kiosk, with the address they came from. The waiting ones can be
+ * cancelled and come first; the rest (called, served, cancelled) are folded away: an office whose kiosks
+ * are not paired lists every ticket of its day here.
+ */
+function outsideKiosks(tickets) {
+  const head = [T.ticket, T.field, T.priority, T.issued_time, T.issued_from, T.status, T.actions];
+  const row = (t) => [
+    el("strong", {}, t.code), t.field_name, t.priority ? (PRIORITY_NAMES[t.priority] || t.priority) : "—",
+    t.issued_at.slice(11, 16), el("code", {}, t.issued_from || "—"), T.ticket_status[t.status] || t.status,
+    t.status === "waiting" ? button(T.cancel_ticket, () => cancelTicket(t.code), "small danger") : "",
+  ];
+  const waiting = tickets.filter((t) => t.status === "waiting");
+  const settled = tickets.filter((t) => t.status !== "waiting");
+  return el("section", { class: "outside-kiosks", "aria-labelledby": "outside-title" },
+    el("h2", { id: "outside-title", class: waiting.length ? "alert" : "" }, `${T.outside_title} (${tickets.length})`),
+    el("p", { class: "hint" }, T.outside_hint),
+    table(head, waiting.map(row), { empty: tickets.length ? T.outside_none_waiting : T.no_outside, cls: "outside-waiting" }),
+    settled.length ? el("details", { class: "outside-settled" },
+      el("summary", {}, fill(T.outside_settled, { count: settled.length })),
+      table(head, settled.map(row))) : null);
+}
+
+function cancelTicket(code) {
+  // the citizen holding it will never be called: ask first
+  if (!window.confirm(fill(T.confirm_cancel_ticket, { code }))) return;
+  change(`/api/admin/tickets/${encodeURIComponent(code)}/cancel`, "POST", undefined, fill(T.ticket_cancelled, { code }))
+    .catch((err) => say(err.message, "error"));
 }
 
 // ----- office ------------------------------------------------------------------------
@@ -145,7 +197,7 @@ async function renderOffice() {
 async function renderUsers() {
   const { users } = await api("/api/admin/users");
   const rows = users.map((u) => [
-    u.username, u.name, u.role === "admin" ? T.role_admin : T.role_clerk, badge(u.active),
+    u.username, u.name, ROLES[u.role] || u.role, badge(u.active),
     el("span", { class: "buttons" },
       button(T.reset_password, () => formDialog({
         title: fill(T.new_password, { name: u.name || u.username }),
@@ -162,7 +214,8 @@ async function renderUsers() {
       inputs: [
         { name: "username", label: T.username, required: true },
         { name: "name", label: T.full_name },
-        { name: "role", label: T.role, type: "select", value: "clerk", options: [["clerk", T.role_clerk], ["admin", T.role_admin]] },
+        { name: "role", label: T.role, type: "select", value: "clerk",
+          options: Object.entries(ROLES).filter(([role]) => role !== "province" || me.role === "province") },
         { name: "password", label: T.password, type: "password", required: true },
       ],
       onSubmit: (v) => change("/api/admin/users", "POST", v),

@@ -1,6 +1,7 @@
 // Reports for a chosen period: totals, charts, tables, the reasons and comments citizens left,
 // and the CSV and XLSX downloads. Numbers and dates are written the Vietnamese way (format.js).
-import { api, el } from "/static/common/api.js";
+// A province user may also ask for every office at once (`office=all`): a table by office.
+import { api, el, officeUrl } from "/static/common/api.js";
 import { barChart, columnChart } from "./charts.js";
 import { addDays, dateTime, day, minutes, monthStart, number, parseDay, percent, today } from "./format.js";
 import { $, T, fill, table } from "./ui.js";
@@ -21,8 +22,15 @@ const PRESETS = {
   "last-month": (t) => [monthStart(t, -1), addDays(monthStart(t), -1)],
 };
 
-export function initReports() {
+let province = false;
+
+/** `province`: the user may see every office's report; `office`: the office on screen. */
+export function initReports(options = {}) {
+  province = Boolean(options.province);
+  $("report-scope").hidden = !province;
+  if (options.office) $("report-this-office").textContent = fill(T.scope_this, { name: options.office.name });
   if (form.from.value) return;
+  form.office.addEventListener("change", () => renderReports());
   setRange(...PRESETS.week(today(officeZone)));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -92,13 +100,16 @@ const SOURCES = ["tablet", "phone", "unknown"];
 export async function renderReports() {
   const range = period();
   if (!range) return;
-  const query = new URLSearchParams(range).toString();
-  $("download-csv").href = `/api/reports/summary.csv?${query}`;
-  $("download-xlsx").href = `/api/reports/summary.xlsx?${query}`;
+  const all = province && form.office.value === "all";
+  const query = new URLSearchParams(all ? { ...range, office: "all" } : range).toString();
+  // the page's office, as every call of the page (downloads are plain links, not api())
+  $("download-csv").href = officeUrl(`/api/reports/summary.csv?${query}`);
+  $("download-xlsx").href = officeUrl(`/api/reports/summary.xlsx?${query}`);
   const body = $("reports-body");
   const report = await api(`/api/reports/summary?${query}`);
-  $("report-period").textContent = report.from === report.to ? fill(T.report_day, { day: day(report.from) })
+  const when = report.from === report.to ? fill(T.report_day, { day: day(report.from) })
     : fill(T.report_period, { start: day(report.from), end: day(report.to) });
+  $("report-period").textContent = all ? `${when} · ${T.report_all}` : when;
   const t = report.totals;
   const cards = el("div", { class: "cards" },
     [[T.issued, count(t.issued)], [T.served, count(t.served)], [T.no_show, count(t.no_show)],
@@ -107,6 +118,10 @@ export async function renderReports() {
       el("span", {}, label), el("strong", {}, value))));
   if (!t.issued) {
     body.replaceChildren(cards, el("p", { class: "hint" }, T.no_data));
+    return;
+  }
+  if (all) {
+    body.replaceChildren(cards, sourcesLine(t), ...everyOffice(report));
     return;
   }
   const hours = [];
@@ -134,8 +149,7 @@ export async function renderReports() {
   const noIssued = (cells) => cells.filter((_, i) => i !== 1); // counters and clerks issue nothing
 
   body.replaceChildren(cards,
-    el("p", { class: "sources" }, `${T.sources}: `,
-      SOURCES.map((s) => `${T[`source_${s}`]} ${count(t.rating_sources[s])}`).join(" · ")),
+    sourcesLine(t),
     charts,
     el("h2", {}, T.by_field), table(head, [...report.by_field.map((r) => line(r.name, r)),
       total(line(T.total, t))], { cls: "figures" }),
@@ -146,11 +160,36 @@ export async function renderReports() {
       total([...noIssued(line(T.total, t)), ...sources(t)])], { cls: "figures" }),
     reasonsSection(report),
     commentsSection(report),
-    el("h2", {}, T.by_day), table([T.day, T.issued, T.served, T.no_show, T.wait_mean, T.service_mean, T.ratings, T.satisfied], [
-      ...report.by_day.map((d) => [day(d.day), count(d.issued), count(d.served), count(d.no_show), mins(d.mean_wait_s),
-        mins(d.mean_service_s), count(d.ratings), percent(d.satisfied_share)]),
-      total([T.total, count(t.issued), count(t.served), count(t.no_show), mins(t.waiting_time_s.mean),
-        mins(t.service_time_s.mean), count(t.ratings.count), share(t)])], { cls: "figures" }));
+    ...byDay(report));
+}
+
+function sourcesLine(t) {
+  return el("p", { class: "sources" }, `${T.sources}: `,
+    SOURCES.map((s) => `${T[`source_${s}`]} ${count(t.rating_sources[s])}`).join(" · "));
+}
+
+function byDay(report) {
+  const t = report.totals;
+  return [el("h2", {}, T.by_day), table([T.day, T.issued, T.served, T.no_show, T.wait_mean, T.service_mean, T.ratings, T.satisfied], [
+    ...report.by_day.map((d) => [day(d.day), count(d.issued), count(d.served), count(d.no_show), mins(d.mean_wait_s),
+      mins(d.mean_service_s), count(d.ratings), percent(d.satisfied_share)]),
+    { cells: [T.total, count(t.issued), count(t.served), count(t.no_show), mins(t.waiting_time_s.mean),
+      mins(t.service_time_s.mean), count(t.ratings.count), share(t)], class: "total" }], { cls: "figures" })];
+}
+
+/** Every office of the province side by side (each name opens that office's own report), then by day. */
+function everyOffice(report) {
+  const t = report.totals;
+  const head = [T.name, T.issued, T.served, T.no_show, T.wait_mean, T.wait_p90, T.service_mean, T.ratings, T.satisfied];
+  const line = (name, r) => [name, count(r.issued), count(r.served), count(r.no_show),
+    mins(r.waiting_time_s.mean), mins(r.waiting_time_s.p90), mins(r.service_time_s.mean),
+    count(r.ratings.count), share(r)];
+  const link = (r) => el("a", { href: `/o/${encodeURIComponent(r.slug)}/admin/#reports` }, r.name);
+  return [
+    el("h2", {}, T.by_office),
+    el("div", { class: "scroll" }, table(head, [...report.by_office.map((r) => line(link(r), r)),
+      { cells: line(`${T.total} (${T.whole_province})`, t), class: "total" }], { cls: "figures by-office" })),
+    ...byDay(report)];
 }
 
 /** How often each reason was named, per field, counter and clerk: only rows where some were. */

@@ -4,10 +4,11 @@
 // Tickets are named by their code only: the console never needs a ticket's token.
 // Times are the office's: the API's ISO strings carry the office's offset, and the
 // clock that times a call is corrected by the server's (`state.at`), not the PC's.
-import { api, connect, el, setCsrfToken } from "/static/common/api.js";
+import { OFFICE, api, connect, el, setCsrfToken } from "/static/common/api.js";
 
 const T = JSON.parse(document.body.dataset.texts);
-const COUNTER_KEY = "motcua.counter";
+// The counter this PC works, remembered per office (counter 3 of one ward is not counter 3 of another).
+const COUNTER_KEY = OFFICE ? `motcua.counter@${OFFICE}` : "motcua.counter";
 const $ = (id) => document.getElementById(id);
 
 let counterNumber = Number(localStorage.getItem(COUNTER_KEY)) || null;
@@ -47,7 +48,7 @@ function show(name) {
 async function start() {
   try {
     const me = await api("/api/auth/me");
-    loggedIn(me.user, me.csrf_token);
+    loggedIn(me.user, me.csrf_token, me.office);
   } catch (err) {
     if (err.status === 401) return showLogin();
     say(errorText(err), "error");
@@ -70,7 +71,7 @@ $("login-form").addEventListener("submit", async (event) => {
       method: "POST", body: { username: form.username.value, password: form.password.value },
     });
     form.password.value = "";
-    loggedIn(result.user, result.csrf_token);
+    loggedIn(result.user, result.csrf_token, result.office);
   } catch (err) {
     error.textContent = errorText(err);
     error.hidden = false;
@@ -78,7 +79,14 @@ $("login-form").addEventListener("submit", async (event) => {
   }
 });
 
-function loggedIn(user, csrf) {
+/** `office`: the user's own office ({slug, name}); null for a province user, who may work any office. */
+function loggedIn(user, csrf, office) {
+  // A clerk who logged in on another office's address lands on their own office's console. (On the
+  // plain /counter/ every call already goes to the clerk's own office: the server finds it by the login.)
+  if (office && OFFICE && office.slug !== OFFICE) {
+    window.location.replace(`/o/${encodeURIComponent(office.slug)}/counter/`);
+    return;
+  }
   setCsrfToken(csrf);
   $("clerk-name").textContent = user.name || user.username;
   if (!socket) socket = connect({

@@ -8,11 +8,18 @@ ratings, then drives Debian's Chromium with Playwright. Run from the repository 
 
 The console at the sizes clerks' PCs have: counter-1366x768.png, counter-1280x720.png,
 counter-paused-1280x720.png, counter-transfer-1280x720.png (and counter.png, the README's).
+
+A province of 17 offices, each with its morning so far (`--only province`): the province's wall on
+the TVs it is made for, province-1920x1080.png (the README's province.png) and province-1366x768.png,
+and the province's admin: admin-offices.png (every office, the office switcher) and
+reports-all-offices.png (one report of every office).
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
+import math
 import random
 import shutil
 import sys
@@ -39,8 +46,16 @@ def a_busy_morning(server) -> None:
     rng = random.Random(7)
     clerks = {1: server.login(*server.add_user("nguyenvanan")), 2: server.login(*server.add_user("tranthibinh")),
               4: server.login(*server.add_user("lethicuc")), 5: server.login(*server.add_user("phamvandung"))}
-    for _ in range(46):
-        server.issue(rng.choice(FIELDS), priority=rng.choice(PRIORITIES))
+    kiosk = requests.Session()  # the hall's kiosk, paired as an office pairs it
+    kiosk.post(server.url + "/api/devices/pair", json={"code": server.pairing_code("kiosk")}, timeout=5)
+    tokens = {}  # the citizens keep their papers: staff answers carry no token
+    for n in range(46):
+        body = {"field": rng.choice(FIELDS), "priority": rng.choice(PRIORITIES)}
+        if n in (43, 45):  # two taken from a PC on the LAN: the admin sees them
+            ticket = server.issue(**body)
+        else:
+            ticket = kiosk.post(server.url + "/api/tickets", json=body, timeout=5).json()
+        tokens[ticket["code"]] = ticket["token"]
     for _ in range(7):  # each counter serves a few
         for number, headers in clerks.items():
             called = post(server, f"/api/counters/{number}/call-next", headers)
@@ -52,7 +67,7 @@ def a_busy_morning(server) -> None:
             post(server, f"/api/counters/{number}/finish", headers)
             if rng.random() < 0.8:
                 score = rng.choice([3, 3, 3, 2, 2, 1])
-                post(server, "/api/ratings", token=called.json()["token"], score=score,
+                post(server, "/api/ratings", token=tokens[called.json()["code"]], score=score,
                      reasons=["waiting"] if score == 1 else [])
     for number in (1, 2, 4):  # the morning goes on: someone at each of these counters
         post(server, f"/api/counters/{number}/call-next", clerks[number])
@@ -101,10 +116,148 @@ def shoot_console(browser, server) -> None:
     context.close()
 
 
+# ----- a province: its wall and its admin ---------------------------------------------
+MORE_WARDS = [("phuong-cua-nam", "UBND phường Cửa Nam"), ("phuong-ngoc-ha", "UBND phường Ngọc Hà"),
+              ("phuong-giang-vo", "UBND phường Giảng Võ"), ("phuong-hai-ba-trung", "UBND phường Hai Bà Trưng"),
+              ("phuong-dong-da", "UBND phường Đống Đa"), ("phuong-van-mieu", "UBND phường Văn Miếu – Quốc Tử Giám"),
+              ("xa-dong-anh", "UBND xã Đông Anh"), ("phuong-hoang-mai", "UBND phường Hoàng Mai"),
+              ("xa-gia-lam", "UBND xã Gia Lâm"), ("phuong-tay-ho", "UBND phường Tây Hồ")]
+PROVINCE_USER = ("vanphong.tinh", "mat-khau-rat-dai-1")
+
+
+def a_province_today(server, slugs: list[str]) -> None:
+    """Every office's morning so far, through the queue engine with a clock that runs up to now (as
+    `motcua demo-day` does for a past day): citizens arrive, some offices have fewer counters staffed
+    than their hall needs, so waits differ from one hall to the next."""
+    from server.config import Config
+    from server.engine import QueueEngine, QueueError
+    from server.storage import Storage
+
+    config = Config.from_env(env={}, folder=server.home)
+    tz = config.tz
+    now = datetime.datetime.now(tz).replace(microsecond=0)
+    start = max(now - datetime.timedelta(minutes=150), now.replace(hour=0, minute=5, second=0))
+    storage = Storage(config.database_url, synchronous="NORMAL")
+    for n, slug in enumerate(slugs):
+        rng = random.Random(11 + n)
+        clock = {"now": start}
+        engine = QueueEngine(storage, tz, clock=lambda: clock["now"])
+        office = engine.offices.by_slug(slug).id
+        staffed = list(range(1, rng.choice([2, 3, 3, 4, 4, 5]) + 1))
+        # citizens come for what the staffed counters serve (nobody waits for a counter nobody works)
+        fields = sorted({code for c in engine.state(office=office)["counters"] if c["number"] in staffed
+                         for code in c["fields"]})
+        load = rng.choice([0.45, 0.55, 0.65, 0.75, 0.85, 1.05, 1.25])  # arrivals / what the staffed counters serve
+        per_minute = load * len(staffed) / 7
+        busy, current, tokens = {c: start for c in staffed}, {c: None for c in staffed}, {}
+        while clock["now"] < now:
+            for _ in range(_poisson(rng, per_minute)):
+                priority = rng.choice(["elderly", "disabled", "pregnant"]) if rng.random() < 0.08 else None
+                try:
+                    ticket = engine.issue_ticket(rng.choices(fields, [5 if f in ("ho-tich", "chung-thuc") else 1
+                                                                      for f in fields])[0], priority, office=office)
+                    tokens[ticket["code"]] = ticket["token"]
+                except QueueError:
+                    pass  # a field outside its hours
+            for number in staffed:
+                if busy[number] > clock["now"]:
+                    continue
+                if current[number]:
+                    done = engine.finish(number, office=office)
+                    if rng.random() < 0.6:
+                        engine.rate(tokens[done["code"]], rng.choices([3, 2, 1], [72, 22, 6])[0], source="phone")
+                try:
+                    called = engine.call_next(number, office=office)
+                except QueueError:
+                    current[number] = None
+                    busy[number] = clock["now"] + datetime.timedelta(minutes=1)
+                    continue
+                if rng.random() < 0.05:
+                    engine.no_show(number, office=office)
+                    current[number] = None
+                    busy[number] = clock["now"] + datetime.timedelta(minutes=1)
+                    continue
+                current[number] = called["code"]
+                busy[number] = clock["now"] + datetime.timedelta(minutes=rng.uniform(3, 11))
+            clock["now"] += datetime.timedelta(minutes=1)
+        for number in range(len(staffed) + 1, 6):  # nobody at the other counters today
+            engine.set_counter_state(number, "closed", office=office)
+    storage.dispose()
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p < limit:
+            return k
+        k += 1
+
+
+def shoot_province() -> None:
+    with tempfile.TemporaryDirectory() as home:
+        server = LiveServer(Path(home))
+        yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+        result = server.cli("demo-day", "--offices", "6", "--date", yesterday, "--visitors", "120")
+        assert result.returncode == 0, result.stderr
+        seed = Path(home) / "seed.json"
+        from server.setup import demo_seed
+
+        seed.write_text(json.dumps(demo_seed(), ensure_ascii=False), encoding="utf-8")
+        for slug, name in MORE_WARDS:
+            result = server.cli("office", "add", slug, "--name", name, "--seed", str(seed))
+            assert result.returncode == 0, result.stderr
+        slugs = [line.split("\t")[0] for line in server.cli("office", "list").stdout.splitlines()]
+        a_province_today(server, slugs)
+        server.add_user(*PROVINCE_USER[:1], role="province", password=PROVINCE_USER[1])
+        server.start()
+        try:
+            headers = server.login(*PROVINCE_USER)
+            requests.patch(server.url + "/api/admin/offices/default", headers=headers, timeout=5,
+                           json={"name": "Trung tâm Phục vụ hành chính công thành phố – Chi nhánh số 1"})
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                            args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+                context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN",
+                                              timezone_id="Asia/Ho_Chi_Minh")
+                page = context.new_page()
+                log_in(page, server.url + "/province/?page_seconds=600", *PROVINCE_USER)
+                page.locator("#offices .office").first.wait_for()
+                page.mouse.move(5, 5)  # nobody points at the TV: no row's report link is shown
+                page.wait_for_timeout(2000)  # fonts in, the rows measured, the first update's glow gone
+                for width, height in [(1920, 1080), (1366, 768)]:
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.wait_for_timeout(500)
+                    page.screenshot(path=str(OUT / f"province-{width}x{height}.png"))
+                shutil.copyfile(OUT / "province-1920x1080.png", OUT / "province.png")
+
+                page.set_viewport_size({"width": 1366, "height": 768})
+                page.goto(server.url + "/o/phuong-ba-dinh/admin/#offices")
+                page.locator("#offices-body table").wait_for()
+                page.locator("#office-switcher").wait_for()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(OUT / "admin-offices.png"))
+                page.set_viewport_size({"width": 1920, "height": 1080})
+                page.goto(server.url + "/o/phuong-ba-dinh/admin/#reports")
+                page.get_by_label("Phạm vi").select_option("all")
+                page.locator("table.by-office").wait_for()
+                page.get_by_role("button", name="7 ngày qua").click()
+                page.wait_for_timeout(800)
+                page.screenshot(path=str(OUT / "reports-all-offices.png"))
+                browser.close()
+        finally:
+            server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=["counter", "admin"], help="shoot one surface only")
+    parser.add_argument("--only", choices=["counter", "admin", "province"], help="shoot one surface only")
     only = parser.parse_args().only
+    if only in (None, "province"):
+        shoot_province()
+        if only == "province":
+            print("saved:", ", ".join(sorted(p.name for p in OUT.glob("province*.png"))))
+            return
     with tempfile.TemporaryDirectory() as home:
         server = LiveServer(Path(home))
         today = datetime.date.today()

@@ -168,7 +168,7 @@ async function take(field) {
     showTicket(ticket);
   } catch (err) {
     // A network failure keeps the key: tapping again retries the same request and can never make two tickets.
-    if (err.status !== 0) attempt = null;
+    if (err.status !== 0 && err.status < 500) attempt = null;  // a 5xx may follow a commit: retry the same key
     showNotice(err.message);
     if (err.status === 409) loadFields();
   } finally {

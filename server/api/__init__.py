@@ -3,4 +3,6 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import admin, auth_routes, bookings, counters, devices, openapi, province, ratings, reports, tickets  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    admin, auth_routes, bookings, counters, devices, health, openapi, province, ratings, reports, tickets,
+)

@@ -13,11 +13,6 @@ from .util import engine, services, track_url
 MAX_KEY = 200
 
 
-@bp.get("/health")
-def health():
-    return jsonify(status="ok")
-
-
 @bp.get("/fields")
 def fields():
     return jsonify(fields=engine().field_summaries(office=current_office().id))

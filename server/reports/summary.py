@@ -175,6 +175,9 @@ def summary(storage: Storage, start: dt.date, end: dt.date, tz, *, office: int |
                 bucket.add_rating(rating)
         by_hour[t.issued_at.astimezone(tz).hour] += 1
 
+    if office is None:  # a province lists its silent offices too, with zeros
+        for office_id in office_rows:
+            groups["by_office"].setdefault(office_id, _Bucket())
     loaded = {"fields": fields, "counters": counters, "users": users, "offices": office_rows}
     tables = {}
     for d in dimensions:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,10 @@ import pytest
 import requests
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
+
+from server.setup import demo_seed
+
+from .helpers import ticket
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +68,7 @@ def test_a_clerk_account_cannot_open_the_admin(page: Page, live_server):
 
 def test_admin_adds_a_field_and_the_kiosk_gets_it_without_reload(page: Page, browser, live_server):
     kiosk = browser.new_page()  # its own window: a background tab would not paint
+    kiosk.set_viewport_size({"width": 1080, "height": 1920})  # a kiosk stands upright: every field on one page
     kiosk.goto(live_server.url + "/kiosk")
     kiosk_renders_fields = kiosk.locator("script[src]").count() > 0  # the placeholder kiosk has no script
 
@@ -407,3 +413,111 @@ def test_staff_pages_run_under_the_content_security_policy(page: Page, live_serv
     expect(page.locator("#current-code")).to_be_attached()
     page.wait_for_timeout(300)
     assert problems == []
+
+
+# ----- many offices: the province's offices, and tickets taken outside the kiosks ----------
+def test_a_province_user_adds_renames_switches_to_and_stops_an_office(page: Page, live_server, tmp_path):
+    name, password = live_server.add_user("tinh.vanphong", role="province")
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(demo_seed(), ensure_ascii=False), encoding="utf-8")
+    result = live_server.cli("office", "add", "phuong-hoan-kiem", "--name", "UBND phường Hoàn Kiếm", "--seed", str(seed))
+    assert result.returncode == 0, result.stderr
+    live_server.issue("ho-tich")
+    assert requests.post(live_server.url + "/o/phuong-hoan-kiem/api/tickets", json={"field": "ho-tich"},
+                         timeout=5).status_code == 201
+    confirms: list[str] = []
+    page.on("dialog", lambda d: (confirms.append(d.message), d.accept()))
+    page.goto(live_server.url + "/admin/")
+    page.get_by_label("Tên đăng nhập").fill(name)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("heading", name="Tổng quan hôm nay")).to_be_visible()
+    home_office = page.locator("#office-title").inner_text()
+
+    page.locator(".sidebar").get_by_role("link", name="Các cơ quan").click()
+    expect(page.get_by_role("heading", name="Các cơ quan trong tỉnh")).to_be_visible()
+    page.locator("#offices").get_by_role("button", name="Thêm").click()
+    expect(page.locator("#edit-dialog h2")).to_have_text("Thêm cơ quan")
+    fill_dialog(page, {"Mã cơ quan": "xa-ba-vi", "Tên cơ quan": "UBND xã Ba Vì"})
+    expect(page.locator("#message")).to_contain_text("Đã thêm cơ quan UBND xã Ba Vì.")
+    row = page.locator("#offices-body tr", has_text="xa-ba-vi")
+    expect(row).to_contain_text("Bộ phận tiếp nhận và trả kết quả")
+    expect(row).to_contain_text("Đang dùng")
+    assert requests.get(live_server.url + "/o/xa-ba-vi/kiosk/", timeout=5).status_code == 200
+
+    row.get_by_role("button", name="Sửa").click()
+    expect(page.locator("#edit-dialog h2")).to_have_text("Sửa cơ quan UBND xã Ba Vì")
+    fill_dialog(page, {"Tên cơ quan": "Trung tâm Phục vụ hành chính công xã Ba Vì"})
+    expect(row).to_contain_text("Trung tâm Phục vụ hành chính công xã Ba Vì")
+    headers = live_server.login(name, password)
+    offices = requests.get(live_server.url + "/api/admin/offices", headers=headers, timeout=5).json()["offices"]
+    assert {"slug": "xa-ba-vi", "name": "Trung tâm Phục vụ hành chính công xã Ba Vì",
+            "unit": "Bộ phận tiếp nhận và trả kết quả", "active": True} in offices
+
+    # the switcher moves the whole admin to that office's own address
+    page.locator("#office-switch").select_option(label="Trung tâm Phục vụ hành chính công xã Ba Vì")
+    expect(page).to_have_url(re.compile(r"/o/xa-ba-vi/admin/#offices$"))
+    expect(page.locator("#office-title")).to_have_text("Trung tâm Phục vụ hành chính công xã Ba Vì")
+    expect(page.locator("#offices-body tr", has_text="xa-ba-vi")).to_contain_text("Đang xem")
+
+    # every office's report at once, from any office's admin
+    open_section(page, "Báo cáo")
+    page.get_by_label("Phạm vi").select_option(label="Tất cả cơ quan")
+    expect(page.locator("#report-period")).to_contain_text("Tất cả cơ quan")
+    by_office = page.locator("table.by-office")
+    # the offices that issued tickets, by name, and the province's total
+    expect(by_office.locator("tbody tr")).to_have_count(3)
+    expect(by_office.locator("tbody tr").nth(0)).to_contain_text("UBND phường Hoàn Kiếm")
+    expect(by_office.locator("tbody tr").nth(1)).to_contain_text(home_office)
+    expect(by_office.locator("tr.total")).to_contain_text("Tổng cộng (Toàn tỉnh)")
+    csv_link = page.locator("#download-csv")
+    expect(csv_link).to_have_attribute("href", re.compile(r"^/o/xa-ba-vi/api/reports/summary\.csv\?.*office=all"))
+    download = page.request.get(live_server.url + csv_link.get_attribute("href"))
+    assert download.status == 200 and home_office in download.text()
+    expect(by_office.get_by_role("link", name=home_office)).to_have_attribute("href", re.compile(r"^/o/[a-z0-9-]+/admin/#reports$"))
+
+    # stopping the office on screen: asked first, then the admin moves to the plain address
+    page.locator(".sidebar").get_by_role("link", name="Các cơ quan").click()
+    page.locator("#offices-body tr", has_text="xa-ba-vi").get_by_role("button", name="Tạm ngừng").click()
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/admin/#offices$"))
+    expect(page.locator("#offices-body tr", has_text="xa-ba-vi")).to_contain_text("Đã ngừng")
+    assert confirms and confirms[-1].startswith("Ngừng cơ quan Trung tâm Phục vụ hành chính công xã Ba Vì?")
+    assert requests.get(live_server.url + "/o/xa-ba-vi/kiosk/", timeout=5).status_code == 404
+    expect(page.locator("#office-switch option")).to_have_count(2)
+
+
+def test_an_admin_sees_and_cancels_tickets_taken_outside_the_kiosks(page: Page, live_server):
+    kiosk = requests.Session()  # a paired kiosk's tickets are not listed
+    r = kiosk.post(live_server.url + "/api/devices/pair", json={"code": live_server.pairing_code("kiosk")}, timeout=5)
+    assert r.status_code == 200, r.text
+    assert kiosk.post(live_server.url + "/api/tickets", json={"field": "ho-tich"}, timeout=5).json()["code"] == "A001"
+    outside = live_server.issue("ho-tich")  # from a PC on the LAN, not a kiosk
+    assert outside["code"] == "A002"
+
+    answers = iter([False, True])  # first "no", then "yes"
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept() if next(answers) else d.dismiss()))
+    admin_login(page, live_server)
+    section = page.locator("section.outside-kiosks")
+    expect(section.get_by_role("heading")).to_have_text("Phiếu lấy ngoài máy lấy số (1)")
+    row = section.locator("table.outside-waiting tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("A002")
+    expect(row).to_contain_text("127.0.0.1")
+    expect(row).to_contain_text("Đang chờ")
+
+    row.get_by_role("button", name="Huỷ phiếu").click()  # "no": nothing changes
+    assert asked == ["Huỷ phiếu A002? Phiếu bị huỷ sẽ không được gọi nữa."]
+    assert ticket(live_server, outside["token"])["status"] == "waiting"
+
+    row.get_by_role("button", name="Huỷ phiếu").click()
+    expect(page.locator("#message")).to_have_text("Đã huỷ phiếu A002.")
+    assert ticket(live_server, outside["token"])["status"] == "cancelled"
+    # no longer waiting: folded away with the tickets that are settled, and nothing left to cancel
+    expect(section.locator("table.outside-waiting")).to_contain_text("Không phiếu nào trong số này đang chờ.")
+    settled = section.locator("details.outside-settled")
+    settled.locator("summary").click()
+    expect(settled.locator("summary")).to_have_text("Đã gọi, đã phục vụ hoặc đã huỷ (1)")
+    expect(settled.locator("tbody tr")).to_contain_text(["A002"])
+    expect(settled.locator("tbody tr")).to_contain_text(["Đã huỷ"])
+    expect(section.get_by_role("button", name="Huỷ phiếu")).to_have_count(0)
