@@ -148,13 +148,14 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
 
 def _surfaces():
     from admin import bp as admin_bp
+    from booking import bp as booking_bp
     from counter import bp as counter_bp
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
     from province import bp as province_bp
     from rating import bp as rating_bp
 
-    return [kiosk_bp, display_bp, counter_bp, rating_bp, admin_bp, province_bp]
+    return [kiosk_bp, display_bp, counter_bp, rating_bp, admin_bp, province_bp, booking_bp]
 
 
 def _attach_printing(app: Flask, services: Services) -> None:

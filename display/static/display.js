@@ -8,7 +8,8 @@
 // fields every N seconds (default 10) when they do not all fit on the screen.
 //
 // In public the board says only that a ticket has priority ("Ưu tiên"), never why:
-// the reason is for the clerk and the paper.
+// the reason is for the clerk and the paper. A ticket booked online ("Đặt lịch", its ticket
+// carries `booked_start`) is marked the same way, so the hall sees why it came before them.
 import { connect, el, officeUrl } from "/static/common/api.js";
 import { startClock } from "/static/common/clock.js";
 import { Pager, renderIndicator } from "/static/common/pager.js";
@@ -107,6 +108,7 @@ function renderHero(call) {
   const field = call && model.fields.get(call.ticket.field);
   $("hero-field").textContent = field ? field.name : "";
   $("hero-priority").hidden = !(call && call.ticket.priority);
+  $("hero-booked").hidden = !(call && call.ticket.booked_start);
   $("hero-recall").hidden = !(call && call.recall);
 }
 
@@ -120,17 +122,20 @@ function counterTile(c) {
   const state = COUNTER_STATES[c.state];
   const code = c.current ? c.current.code : (state || "—");
   const priority = Boolean(c.current && c.current.priority);
+  const booked = Boolean(c.current && c.current.booked_start);
   // "Quầy 3" says nothing the number does not; a name like "Quầy 3 – Đất đai" does.
   const ownName = c.name && c.name.trim() !== `Quầy ${c.number}` ? c.name : null;
   return el("li", {
-    class: ["tile", `is-${c.state}`, c.current ? "has-ticket" : "", priority ? "is-priority" : ""].join(" ").trim(),
+    class: ["tile", `is-${c.state}`, c.current ? "has-ticket" : "", priority ? "is-priority" : "",
+      booked ? "is-booked" : ""].join(" ").trim(),
     dataset: { counter: String(c.number) },
   },
   el("span", { class: "tile-number", "aria-label": `Quầy ${c.number}` }, String(c.number)),
   el("span", { class: "tile-body" },
     ownName ? el("span", { class: "tile-name" }, ownName) : null,
     el("span", { class: "tile-code" }, c.current && state ? `${c.current.code} · ${state}` : code),
-    priority ? el("span", { class: "tile-flag" }, "Ưu tiên") : null));
+    priority ? el("span", { class: "tile-flag" }, "Ưu tiên") : null,
+    booked ? el("span", { class: "tile-flag is-booked" }, "Đặt lịch") : null));
 }
 
 function renderCounters() {
@@ -158,9 +163,12 @@ function fitTiles() {
 function renderRecent() {
   // Newest first, read down each column: the list gets as many rows as fit its box.
   const list = $("recent-list");
-  const items = model.recent.map((call) => el("li", { class: call.ticket.priority ? "is-priority" : "" },
-    el("span", { class: "recent-code" }, call.ticket.code),
-    el("span", { class: "recent-where" }, `Quầy ${call.counter}`)));
+  const items = model.recent.map((call) => el("li", {
+    class: [call.ticket.priority ? "is-priority" : "", call.ticket.booked_start ? "is-booked" : ""].join(" ").trim() || null,
+  },
+  el("span", { class: "recent-code" }, call.ticket.code),
+  el("span", { class: "recent-where" }, `Quầy ${call.counter}`),
+  call.ticket.booked_start ? el("span", { class: "recent-flag" }, "Đặt lịch") : null));
   const columns = Math.max(1, Number.parseInt(getComputedStyle(list).getPropertyValue("--recent-columns"), 10) || 1);
   for (let rows = Math.max(1, Math.ceil(items.length / columns)); rows >= 1; rows -= 1) {
     list.style.gridTemplateRows = `repeat(${rows}, min-content)`;
@@ -197,7 +205,8 @@ function onTicketCalled(call) {
   } else {
     const counter = model.counters.find((c) => c.number === call.counter);
     if (counter) {
-      counter.current = { code: call.ticket.code, field: call.ticket.field, priority: call.ticket.priority };
+      counter.current = { code: call.ticket.code, field: call.ticket.field, priority: call.ticket.priority,
+        ...(call.ticket.booked_start ? { booked_start: call.ticket.booked_start } : {}) };
       if (counter.state !== "open") counter.state = "open";
     }
   }

@@ -10,16 +10,23 @@ issues and calls tickets through the API, and photographs each page in Debian's 
 - kiosk-{WxH}.png, kiosk-ticket-{WxH}.png       the kiosk and its ticket (with a priority badge)
 - rating-{WxH}.png, rating-reasons-{WxH}.png    the rating tablet, landscape and upright
 - ticket-360x740.png                            a ticket's page on a phone
+- book-slot-360x740.png, book-code-360x740.png, booking-360x740.png
+                                                booking on a phone: the slot choice, the code, the booking's page
+- kiosk-checkin-{WxH}.png                       the kiosk's keyboard for a booking's code
+- display-booked-{1920x1080,1366x768}.png       the board calling a booked ticket ("Đặt lịch")
 - display.png, kiosk.png, kiosk-landscape.png, kiosk-ticket.png, rating.png, rating-reasons.png,
-  ticket.png                                    the README's pictures (the main sizes)
+  ticket.png, book-slot.png, book-code.png, kiosk-checkin.png, display-booked.png
+                                                the README's pictures (the main sizes)
 """
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 from playwright.sync_api import sync_playwright
@@ -68,6 +75,92 @@ def morning(server) -> dict:
     return issued
 
 
+def book(server, start: str, phone: str, name: str = "") -> dict:
+    r = requests.post(server.url + "/api/bookings", json={"field": "ho-tich", "start": start, "phone": phone,
+                                                          "name": name}, timeout=5)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def hours_around_now(slot_minutes: int) -> str:
+    """A period with a slot under way now (and the next), so a booking can be checked in and called first."""
+    now = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(second=0, microsecond=0)
+    start = now - dt.timedelta(minutes=now.minute % slot_minutes)
+    last = now.replace(hour=23, minute=59)
+    while start + dt.timedelta(minutes=2 * slot_minutes) > last:
+        start -= dt.timedelta(minutes=slot_minutes)
+    return f"{start:%H:%M}-{min(start + dt.timedelta(hours=1), last):%H:%M}"
+
+
+def booking_shots(server, context) -> None:
+    """Booking on a phone (tomorrow, a few slots already taken), the kiosk's keyboard, a booked call on the board."""
+    phones = (f"09{n:08d}" for n in range(10_000_000, 20_000_000))
+    today = requests.get(server.url + "/api/booking/slots?field=ho-tich", timeout=5).json()["date"]
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    starts = [s["start"] for s in requests.get(f"{server.url}/api/booking/slots?field=ho-tich&date={tomorrow}",
+                                                timeout=5).json()["slots"]]
+    for start, taken in zip(starts, [4, 3, 4, 1, 2, 0, 1], strict=False):  # the morning fills first
+        for _ in range(taken):
+            book(server, start, next(phones))
+
+    phone = context.new_page()
+    phone.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    phone.goto(server.url + "/book?field=ho-tich")
+    phone.locator(f'.day[data-date="{tomorrow}"]').click()
+    phone.wait_for_selector(".slot")
+    phone.evaluate("document.fonts.ready")
+    shoot(phone, f"book-slot-{PHONE[0]}x{PHONE[1]}.png")
+    phone.locator(f'.slot[data-start="{starts[3]}"]').click()
+    phone.fill("#phone", "0912 345 678")
+    phone.fill("#name", "Nguyễn Thị Hoa")
+    phone.locator("#submit").click()
+    phone.wait_for_selector("#done-code:not(:empty)")
+    phone.evaluate("(async () => { await document.getElementById('done-qr').decode(); })()")
+    shoot(phone, f"book-code-{PHONE[0]}x{PHONE[1]}.png")
+    phone.locator("#done-page").click()
+    phone.wait_for_selector(".state.is-booked")
+    phone.evaluate("(async () => { await document.getElementById('qr').decode(); })()")
+    shoot(phone, f"booking-{PHONE[0]}x{PHONE[1]}.png")
+    code = phone.locator("#code").text_content()
+    shutil.copyfile(OUT / f"book-slot-{PHONE[0]}x{PHONE[1]}.png", OUT / "book-slot.png")
+    shutil.copyfile(OUT / f"book-code-{PHONE[0]}x{PHONE[1]}.png", OUT / "book-code.png")
+
+    kiosk = context.new_page()
+    for width, height in KIOSKS[:4]:
+        kiosk.set_viewport_size({"width": width, "height": height})
+        kiosk.goto(server.url + "/kiosk")
+        kiosk.wait_for_selector("#booked-open:not([hidden])")
+        kiosk.locator("#booked-open").click()
+        for c in code[:4]:  # a citizen halfway through the code
+            kiosk.locator(f'#keypad .key[data-key="{c}"]').click()
+        kiosk.evaluate("document.fonts.ready")
+        shoot(kiosk, f"kiosk-checkin-{width}x{height}.png")
+    shutil.copyfile(OUT / "kiosk-checkin-1080x1920.png", OUT / "kiosk-checkin.png")
+
+    # A booking for the slot under way, checked in at the kiosk, called first at counter 1.
+    admin = server.login(*server.admin)
+    r = requests.patch(server.url + "/api/admin/fields/ho-tich", headers=admin, timeout=5, json={
+        "hours": [hours_around_now(10)], "booking": {"slot_minutes": 10, "seats": 4, "days_ahead": 6}})
+    assert r.status_code == 200, r.text
+    now = requests.get(server.url + "/api/booking/slots?field=ho-tich", timeout=5).json()["slots"][0]
+    made = book(server, now["start"], next(phones), "Lê Văn Tám")
+    r = requests.post(server.url + "/api/bookings/check-in", json={"code": made["code"]}, timeout=5)
+    assert r.status_code == 201, r.text
+    board = context.new_page()
+    for width, height in BOARDS:
+        board.set_viewport_size({"width": width, "height": height})
+        board.goto(f"{server.url}/display?voice=off&page_seconds=600&counters={','.join(map(str, range(1, 13)))}")
+        board.wait_for_selector(".tile")
+        if width == BOARDS[0][0]:
+            board.wait_for_timeout(300)
+            post(server, "/api/counters/1/call-next", server.login("canbo1", "mat-khau-rat-dai-1"))
+            board.wait_for_selector("#hero-booked:not([hidden])")
+            board.wait_for_timeout(4500)  # the flash is over
+        board.evaluate("document.fonts.ready")
+        shoot(board, f"display-booked-{width}x{height}.png")
+    shutil.copyfile(OUT / "display-booked-1920x1080.png", OUT / "display-booked.png")
+
+
 def shoot(page, name: str) -> None:
     page.wait_for_timeout(400)
     page.screenshot(path=OUT / name)
@@ -75,7 +168,7 @@ def shoot(page, name: str) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as home, sync_playwright() as p:
-        server = LiveServer(Path(home) / "office")
+        server = LiveServer(Path(home) / "office", env={"BOOKING_RATE_LIMIT": "0", "BOOKING_CHECKIN_AFTER": "60"})
         seed_with(Path(home), server, big_office(30))
         server.start()
         try:
@@ -136,6 +229,8 @@ def main() -> None:
             phone.wait_for_selector("#status-title:not(:empty)")
             shoot(phone, f"ticket-{PHONE[0]}x{PHONE[1]}.png")
             shutil.copyfile(OUT / f"ticket-{PHONE[0]}x{PHONE[1]}.png", OUT / "ticket.png")
+
+            booking_shots(server, context)
             browser.close()
         finally:
             server.stop()

@@ -6,12 +6,18 @@
 // with big buttons. A chosen priority is forgotten after each ticket and when nobody
 // touched the kiosk for a while, so the next person never gets it without knowing.
 //
+// A citizen who booked online checks in here: "Đã đặt lịch trước" opens a keyboard of the code's
+// 32 letters and digits; a USB barcode scanner reading the booking's QR types its address
+// ("…/b/<token>") and Enter into the page, at any time: the kiosk looks the booking up and checks
+// it in. The ticket screen is the walk-in's, marked "Đặt lịch HH:MM".
+//
 // Settings in the address (for the people who set the kiosk up):
 //   ?ticket_seconds=N  how long the ticket stays on screen (default 20; any touch starts it again)
 //   ?idle_seconds=N    after how long without a touch the start screen forgets a chosen priority (default 45)
 import { api, connect, el, pairFromUrl, qrUrl, waitText, PRIORITY_NAMES } from "/static/common/api.js";
 import { startClock } from "/static/common/clock.js";
 import { Pager, renderIndicator } from "/static/common/pager.js";
+import { bookableFields, bookedLabel, CODE_ALPHABET, CODE_LENGTH, readScan } from "/static/common/booking.js";
 
 const params = new URLSearchParams(window.location.search);
 const setting = (name, fallback) => {
@@ -88,7 +94,9 @@ async function loadFields() {
     renderFields();
   } catch (err) {
     showNotice(err.message);
+    return;
   }
+  checkBookable();
 }
 
 function onQueueUpdated(data) {
@@ -124,6 +132,7 @@ function touched() {
       hideNotice();
       if (pager.page !== 0) pager.show(0);
     }
+    if (!$("checkin").hidden && !busy) closeCheckin();  // a half-typed code is nobody's business
   }, IDLE_SECONDS * 1000);
 }
 document.addEventListener("pointerdown", touched, true);
@@ -232,6 +241,8 @@ function showTicket(ticket) {
   $("ticket-field").textContent = ticket.field_name;
   $("ticket-priority").hidden = !ticket.priority;
   $("ticket-priority").textContent = ticket.priority ? `Ưu tiên: ${PRIORITY_NAMES[ticket.priority] || ""}` : "";
+  $("ticket-booking").hidden = !ticket.booked_start;
+  $("ticket-booking").textContent = bookedLabel(ticket.booked_start);
   $("ticket-ahead").textContent = ticket.ahead ? `${ticket.ahead} người` : "Không có ai";
   $("ticket-wait").textContent = waitText(ticket.estimated_wait_s);
   $("ticket-qr").src = qrUrl(ticket.token);
@@ -245,6 +256,7 @@ function showTicket(ticket) {
   }
   $("ticket").hidden = false;
   $("start").hidden = true;
+  $("checkin").hidden = true;
   restartCountdown();
 }
 
@@ -264,12 +276,195 @@ function backToStart() {
   clearTimeout(printTimer);
   printFor = null;
   $("ticket").hidden = true;
+  $("checkin").hidden = true;
   $("start").hidden = false;
   $("ticket-qr").removeAttribute("src");
   forgetPriority();
   pager.page = 0;
   loadFields();
 }
+
+// ----- check-in of a booking -------------------------------------------------------
+let code = "";
+let officeName = "";     // this kiosk's office, as `state` names it
+let bookableFor = null;  // the field list the answer below is for
+
+/** Does the office take bookings? Only then is "Đã đặt lịch trước" on the start screen. */
+async function checkBookable() {
+  // Asked again only when the fields changed (or an admin edited them: a new `state`).
+  const key = JSON.stringify(fields.map((f) => [f.code, f.booking]));
+  if (key === bookableFor) return;
+  let books;
+  try {
+    books = (await bookableFields(fields)).length > 0;
+  } catch (err) {
+    return;  // keep what we knew
+  }
+  bookableFor = key;
+  if ($("booked-open").hidden === books) {
+    $("booked-open").hidden = !books;
+    if (!$("start").hidden) pager.layout();
+  }
+}
+
+function renderKeypad() {
+  const keys = [...CODE_ALPHABET.slice(24), ...CODE_ALPHABET.slice(0, 24)].map((c) => el("button", {
+    type: "button", class: "key", dataset: { key: c }, onclick: () => typeKey(c),
+  }, c));
+  keys.push(el("button", { type: "button", class: "key key-delete", id: "key-delete", onclick: deleteKey },
+    el("span", { "aria-hidden": "true" }, "⌫ "), "Xoá"));
+  keys.push(el("button", { type: "button", class: "key key-submit", id: "checkin-submit", onclick: () => submitCode() },
+    "Xác nhận"));
+  $("keypad").replaceChildren(...keys);
+}
+
+function renderCode() {
+  const boxes = [];
+  for (let i = 0; i < CODE_LENGTH; i += 1) {
+    boxes.push(el("span", { class: `code-box${i === code.length ? " is-next" : ""}` }, code[i] || ""));
+  }
+  $("code-boxes").replaceChildren(...boxes);
+  $("code-boxes").dataset.code = code;
+  $("checkin-submit").disabled = code.length !== CODE_LENGTH || busy;
+  $("key-delete").disabled = code.length === 0;
+}
+
+function openCheckin(initial = "") {
+  code = initial;
+  hideCheckinNotice();
+  renderCode();
+  $("start").hidden = true;
+  $("ticket").hidden = true;
+  $("checkin").hidden = false;
+}
+
+function closeCheckin() {
+  code = "";
+  $("checkin").hidden = true;
+  if ($("ticket").hidden) {
+    $("start").hidden = false;
+    pager.layout();
+  }
+}
+
+function typeKey(c) {
+  if (busy || code.length >= CODE_LENGTH) return;
+  hideCheckinNotice();
+  code += c;
+  renderCode();
+  if (code.length === CODE_LENGTH) submitCode();  // six characters: nothing more to wait for
+}
+
+function deleteKey() {
+  if (busy) return;
+  hideCheckinNotice();
+  code = code.slice(0, -1);
+  renderCode();
+}
+
+// What to do instead, for answers that say "not now": a walk-in ticket is one tap away.
+const WALK_IN = new Set(["too_early", "too_late", "booking_cancelled", "booking_not_active"]);
+
+function showCheckinNotice(message, walkIn) {
+  $("checkin-message").textContent = message;
+  $("checkin-walkin").hidden = !walkIn;
+  $("checkin-notice").hidden = false;
+  $("checkin-notice").classList.toggle("is-walk-in", walkIn);
+}
+function hideCheckinNotice() { $("checkin-notice").hidden = true; }
+
+async function submitCode(text = code) {
+  if (busy) return;
+  busy = true;
+  $("checkin").classList.add("is-busy");
+  $("checkin-submit").disabled = true;
+  try {
+    // A second check-in of the same code answers the same ticket: a retry can never make two.
+    const ticket = await api("/api/bookings/check-in", { method: "POST", body: { code: text } });
+    code = "";
+    showTicket(ticket);
+  } catch (err) {
+    if ($("checkin").hidden) openCheckin(text);
+    showCheckinNotice(err.message, WALK_IN.has(err.code));
+  } finally {
+    busy = false;
+    $("checkin").classList.remove("is-busy");
+    renderCode();
+  }
+}
+
+/** A scanned booking QR (its page's address): the booking's code, then check-in. */
+async function checkInScanned(scan) {
+  if (scan.ticket) {
+    showScanNotice("Đây là mã QR của phiếu số thứ tự. Xin mời quét mã QR trên trang đặt lịch hẹn.");
+    return;
+  }
+  if (scan.code) {
+    if ($("checkin").hidden) openCheckin(scan.code);
+    else { code = scan.code; renderCode(); }
+    submitCode(scan.code);
+    return;
+  }
+  let booking;
+  try {
+    busy = true;
+    booking = await api(`/api/bookings/${encodeURIComponent(scan.token)}`);
+  } catch (err) {
+    showScanNotice(err.message);
+    return;
+  } finally {
+    busy = false;
+  }
+  if (officeName && booking.office_name && booking.office_name !== officeName) {
+    showScanNotice(`Lịch hẹn này đặt tại ${booking.office_name}, không phải tại đây. `
+      + "Xin mời ông/bà đến đúng nơi đã hẹn, hoặc lấy số thường.");
+    return;
+  }
+  openCheckin(booking.code);
+  submitCode(booking.code);
+}
+
+function showScanNotice(message) {
+  if (!$("start").hidden) {
+    showNotice(message);
+    return;
+  }
+  if ($("checkin").hidden) openCheckin();  // over the previous citizen's ticket
+  showCheckinNotice(message, false);
+}
+
+// A USB barcode scanner is a keyboard: it types what the QR says, then Enter. Keys typed quickly
+// one after another, ending in Enter, are one scan (also typed by hand on a physical keyboard).
+const SCAN_GAP_MS = 1500;
+let scanned = "";
+let lastKeyAt = 0;
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.altKey || event.metaKey) return;
+  const now = performance.now();
+  if (now - lastKeyAt > SCAN_GAP_MS) scanned = "";
+  lastKeyAt = now;
+  if (event.key === "Enter") {
+    // Never let the scanner's Enter press a button that keeps the focus (a field: a walk-in ticket).
+    event.preventDefault();
+    const text = scanned;
+    scanned = "";
+    if (!text.trim() || busy) return;
+    const scan = readScan(text);
+    if (scan) checkInScanned(scan);
+    else showScanNotice("Không đọc được mã. Xin mời quét lại mã QR của lịch hẹn, hoặc nhập mã đặt lịch.");
+    return;
+  }
+  if (event.key.length === 1) {
+    event.preventDefault();  // a space would press the focused button too
+    if (scanned.length < 300) scanned += event.key;
+  }
+}, true);
+
+$("booked-open").addEventListener("click", () => openCheckin());
+$("checkin-back").addEventListener("click", closeCheckin);
+$("checkin-walkin").addEventListener("click", closeCheckin);
+renderKeypad();
+renderCode();
 
 // ----- notices -------------------------------------------------------------------
 let noticeTimer = null;
@@ -303,8 +498,10 @@ socket = connect({
   // A `state` comes on every (re)connect and after an admin edits fields: refetch the buttons.
   state: (state) => {
     $("office-name").textContent = state.office.name || "";
+    officeName = state.office.name || "";
     $("office-unit").textContent = state.office.unit || "";
     syncClock(state.at);
+    bookableFor = null;
     loadFields();
   },
   queue_updated: onQueueUpdated,

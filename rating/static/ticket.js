@@ -4,6 +4,7 @@
 // A citizen is "ông/bà" everywhere they read; after service the dossier was received
 // (or a result handed over), not resolved: the page never says "giải quyết xong".
 import { api, connect, waitText } from "/static/common/api.js";
+import { bookedLabel } from "/static/common/booking.js";
 import { loadScale, ratingForm } from "./rating-form.js";
 
 const token = document.body.dataset.token;
@@ -33,6 +34,8 @@ async function render(ticket) {
   lastTicket = ticket;
   $("code").textContent = ticket.code;
   $("field").textContent = ticket.field_name;
+  $("booked").hidden = !ticket.booked_start;  // a ticket of a booking made online: its slot
+  $("booked").textContent = bookedLabel(ticket.booked_start);
   const [title, text] = (STATUS[ticket.status] || (() => [ticket.status, ""]))(ticket);
   $("status-title").textContent = title;
   $("status-text").textContent = text;
@@ -63,7 +66,8 @@ async function refresh() {
 }
 
 // The server tells a ticket's room only about that ticket; when someone ahead is
-// called, the field's `queue_updated` (sent to everyone) is the cue to ask again.
+// called, the field's `queue_updated` (sent to everyone) is the cue to ask again. A call
+// carries the waiting counts itself (`ticket_called`, with `fields`): no `queue_updated` then.
 function onQueueUpdated(data) {
   if (!lastTicket || lastTicket.status !== "waiting") return;
   if (!((data && data.fields) || []).some((f) => f.code === lastTicket.field)) return;
@@ -71,10 +75,16 @@ function onQueueUpdated(data) {
   refreshTimer = setTimeout(refresh, 100 + Math.random() * 400);  // a hall of phones does not ask at once
 }
 
+function onTicketCalled(call) {
+  const fields = (call && call.fields) || (call && call.ticket ? [{ code: call.ticket.field }] : []);
+  onQueueUpdated({ fields });
+}
+
 const offline = $("offline");
 const socket = connect({
   ticket_updated: render,
   queue_updated: onQueueUpdated,
+  ticket_called: onTicketCalled,
   // Follow again on every (re)connect: the server forgets rooms when it restarts.
   connect: () => {
     offline.hidden = true;

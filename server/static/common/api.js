@@ -75,11 +75,15 @@ export async function api(path, { method = "GET", body, headers = {}, timeoutMs 
   return data;
 }
 
-/** Connect to the server's Socket.IO endpoint; `handlers` maps event names to functions. */
-export function connect(handlers = {}, { auth } = {}) {
+/**
+ * Connect to the server's Socket.IO endpoint; `handlers` maps event names to functions.
+ * `office` names the office to listen to when it is not the page's own (a booking's or a
+ * ticket's page, which belong to no office, follow the office of what they show).
+ */
+export function connect(handlers = {}, { auth, office } = {}) {
   // socket.io.min.js (vendored) defines the global `io`.
   const options = { transports: ["websocket", "polling"], auth, reconnectionDelayMax: 5000 };
-  if (OFFICE) options.query = { office: OFFICE };
+  if (office || OFFICE) options.query = { office: office || OFFICE };
   const socket = window.io(options);
   for (const [event, handler] of Object.entries(handlers)) socket.on(event, handler);
   return socket;
