@@ -12,7 +12,6 @@ const $ = (id) => document.getElementById(id);
 let formFor = null;   // the token the rating form is shown for, so an update does not wipe a half-filled form
 let thanked = false;
 let lastTicket = null;
-let refreshTimer = null;
 
 const STATUS = {
   waiting: (t) => [t.ahead ? `Trước ông/bà còn ${t.ahead} người` : "Ông/bà là người tiếp theo",
@@ -65,31 +64,23 @@ async function refresh() {
   }
 }
 
-// The server tells a ticket's room only about that ticket; when someone ahead is
-// called, the field's `queue_updated` (sent to everyone) is the cue to ask again. A call
-// carries the waiting counts itself (`ticket_called`, with `fields`): no `queue_updated` then.
-function onQueueUpdated(data) {
-  if (!lastTicket || lastTicket.status !== "waiting") return;
-  if (!((data && data.fields) || []).some((f) => f.code === lastTicket.field)) return;
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 100 + Math.random() * 400);  // a hall of phones does not ask at once
-}
-
-function onTicketCalled(call) {
-  const fields = (call && call.fields) || (call && call.ticket ? [{ code: call.ticket.field }] : []);
-  onQueueUpdated({ fields });
+// A phone joins no office's room (`phone: 1`): it hears nothing of the hall, only its own
+// ticket. When places move in its field (a call, a priority ticket, a transfer) the server tells
+// it its new place (`ticket_position`), so a hall of phones never asks again after each call.
+function onPosition(place) {
+  if (!lastTicket || place.token !== token || lastTicket.status !== "waiting") return;
+  render({ ...lastTicket, ahead: place.ahead, estimated_wait_s: place.estimated_wait_s });
 }
 
 const offline = $("offline");
 const socket = connect({
   ticket_updated: render,
-  queue_updated: onQueueUpdated,
-  ticket_called: onTicketCalled,
+  ticket_position: onPosition,
   // Follow again on every (re)connect: the server forgets rooms when it restarts.
   connect: () => {
     offline.hidden = true;
     socket.emit("follow", { token }, render);
   },
   disconnect: () => { offline.hidden = false; },
-});
+}, { query: { phone: "1" } });
 refresh();

@@ -233,6 +233,7 @@ class Views(EngineBase):
                     "daily_cap": f.daily_cap, "issued_today": issued.get(f.id, 0),
                     "cap_reached": bool(f.daily_cap and issued.get(f.id, 0) >= f.daily_cap),
                     "active": f.active,
+                    "booking": dict(f.booking) if takes_bookings(f.booking) else None,
                 })
             return out
 

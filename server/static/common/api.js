@@ -80,10 +80,11 @@ export async function api(path, { method = "GET", body, headers = {}, timeoutMs 
  * `office` names the office to listen to when it is not the page's own (a booking's or a
  * ticket's page, which belong to no office, follow the office of what they show).
  */
-export function connect(handlers = {}, { auth, office } = {}) {
+export function connect(handlers = {}, { auth, office, query } = {}) {
   // socket.io.min.js (vendored) defines the global `io`.
   const options = { transports: ["websocket", "polling"], auth, reconnectionDelayMax: 5000 };
   if (office || OFFICE) options.query = { office: office || OFFICE };
+  if (query) options.query = { ...(options.query || {}), ...query };
   const socket = window.io(options);
   for (const [event, handler] of Object.entries(handlers)) socket.on(event, handler);
   return socket;
