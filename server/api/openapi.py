@@ -62,7 +62,13 @@ def _counter_action(summary, extra_errors=(), body=None):
 
 
 CORE_PATHS = {
-    "/api/health": {"get": op("Liveness", tag="public", responses=_ok({"type": "object"}))},
+    "/api/health": {"get": op(
+        "Whether the server answers and can write its database (and reach the message queue)", tag="public",
+        responses={**_ok({"type": "object", "properties": {
+            "status": {"enum": ["ok", "degraded"]}, "database": {"enum": ["ok"]},
+            "message_queue": {"enum": ["ok", "error"]}}}),
+            "503": {"description": "The database cannot be written (Retry-After)",
+                    "content": {"application/json": {"schema": ERROR}}}})},
     "/api/fields": {"get": op("Active fields with waiting counts and estimated waits", tag="public",
                               responses=_ok({"type": "object", "properties": {
                                   "fields": {"type": "array", "items": ref("FieldSummary")}}}))},
