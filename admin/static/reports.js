@@ -192,7 +192,7 @@ function bookingsSection(report, all) {
   if (all && bookings.by_office) {
     const link = (r) => el("a", { href: `/o/${encodeURIComponent(r.slug)}/admin/#reports` }, r.name);
     tables.push(el("h3", {}, T.by_office), el("div", { class: "scroll" }, table(head,
-      [...bookings.by_office.map((r) => line(link(r), r)), total], { cls: "figures by-office bookings-by-office" })));
+      [...bookings.by_office.map((r) => line(link(r), r)), total], { cls: "figures bookings-by-office" })));
   }
   else {  // every office's fields would repeat the same names: the offices are the rows then
     tables.push(el("h3", {}, T.by_field), el("div", { class: "scroll" }, table(head,
