@@ -104,7 +104,8 @@ def texts() -> dict:
         "booking_on": _("Nhận đặt lịch trực tuyến cho lĩnh vực này"),
         "slot_minutes": _("Độ dài mỗi khung giờ (phút)"), "seats": _("Số người mỗi khung giờ"),
         "days_ahead": _("Cho đặt trước tối đa (ngày)"), "days_ahead_hint": _("0: chỉ đặt trong ngày; tối đa 30 ngày."),
-        "booking_column": _("Đặt lịch"), "booking_summary": _("{minutes} phút · {seats} người · {days} ngày tới"),
+        "booking_column": _("Đặt lịch"), "booking_summary": _("{minutes} phút · {seats} người"),
+        "booking_days": _("đặt trước {days} ngày"),
         "booking_rules": _("khung {minutes} phút, {seats} người mỗi khung, đặt trước tối đa {days} ngày"),
         "default_booking_hours": _("07:00–17:00"),
         "bookable_fields": _("Lĩnh vực nhận đặt lịch"),
@@ -118,7 +119,7 @@ def texts() -> dict:
         "ticket_issued": _("Số đã cấp"),
         "booking_status": {"booked": _("Đã đặt"), "checked_in": _("Đã đến"), "missed": _("Không đến"),
                            "cancelled": _("Đã huỷ")},
-        "cancel_reason_short": _("Lý do"), "cancelled_by_citizen": _("Công dân tự huỷ"), "no_name": _("(không ghi tên)"),
+        "cancel_reason_short": _("Lý do huỷ"), "cancelled_by_citizen": _("Công dân tự huỷ"), "no_name": _("(không ghi tên)"),
         "cancel_booking": _("Huỷ lịch"), "cancel_booking_title": _("Huỷ lịch hẹn {code}"),
         "cancel_booking_intro": _("Lịch hẹn {time} ngày {day}, lĩnh vực {field}, của {name} (số điện thoại {phone}). "
                                   "Sau khi huỷ, mã này không xác nhận được nữa và chỗ được trả lại cho người khác đặt."),

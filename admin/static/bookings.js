@@ -45,6 +45,11 @@ function longDay(iso) {
   return `${T.weekdays[new Date(`${iso}T00:00:00Z`).getUTCDay()]} ${day(iso)}`;
 }
 
+/** "Thứ Sáu" -> "thứ Sáu" inside a Vietnamese sentence; English keeps "Friday". */
+function inSentence(weekday) {
+  return document.documentElement.lang === "en" ? weekday : weekday.charAt(0).toLowerCase() + weekday.slice(1);
+}
+
 /** "0912345678" -> "0912 345 678": read out digit groups when calling. */
 function phoneText(phone) {
   return /^\d{10}$/.test(phone || "") ? `${phone.slice(0, 4)} ${phone.slice(4, 7)} ${phone.slice(7)}` : phone || "—";
@@ -64,7 +69,7 @@ export async function renderBookings() {
   const weekday = T.weekdays[new Date(`${chosen}T00:00:00Z`).getUTCDay()];
   // "today" and "tomorrow" say nothing on paper kept for a day: the screen alone says them
   $("bookings-title").replaceChildren(
-    fill(T.bookings_title, { day: day(chosen), weekday: weekday.charAt(0).toLowerCase() + weekday.slice(1) }),
+    fill(T.bookings_title, { day: day(chosen), weekday: inSentence(weekday) }),
     ...(relative ? [el("span", { class: "no-print" }, ` · ${relative}`)] : []));
   const closed = days.find((d) => d.day === chosen);
   const counts = Object.fromEntries(STATUSES.map((s) => [s, bookings.filter((b) => b.status === s).length]));

@@ -11,14 +11,19 @@ function fieldInputs(f = {}) {
   const takes = Boolean(booking.seats);
   const value = (key) => (takes ? booking[key] : BOOKING_DEFAULTS[key]);
   return [
-    { name: "name", label: T.name, value: f.name, required: true },
-    { name: "prefix", label: T.prefix, value: f.prefix, required: true },
+    // short inputs side by side, so the dialog with its booking settings fits a 768-pixel-high screen
+    { type: "row", cls: "name-prefix", inputs: [
+      { name: "name", label: T.name, value: f.name, required: true },
+      { name: "prefix", label: T.prefix, value: f.prefix, required: true },
+    ] },
     { name: "hint", label: T.hint, value: f.hint },
     { name: "hours", label: T.hours, value: (f.hours || []).join(", "), hint: T.hours_hint,
       placeholder: T.hours_placeholder },
-    { name: "daily_cap", label: T.daily_cap, type: "number", min: "1", value: f.daily_cap ?? "" },
-    { name: "minutes", label: T.minutes, type: "number", min: "1", value: f.minutes ?? "" },
-    { name: "icon", label: T.icon, value: f.icon ?? "" },
+    { type: "row", inputs: [
+      { name: "daily_cap", label: T.daily_cap, type: "number", min: "1", value: f.daily_cap ?? "" },
+      { name: "minutes", label: T.minutes, type: "number", min: "1", value: f.minutes ?? "" },
+      { name: "icon", label: T.icon, value: f.icon ?? "" },
+    ] },
     { type: "fieldset", label: T.booking_title, hint: T.booking_hint, cls: "booking-settings", inputs: [
       { name: "booking_on", type: "checkbox", label: T.booking_on, value: takes },
       { name: "slot_minutes", label: T.slot_minutes, type: "number", min: "5", max: "240", value: value("slot_minutes"),
@@ -31,10 +36,12 @@ function fieldInputs(f = {}) {
   ];
 }
 
-/** "30 phút · 4 chỗ · 6 ngày tới" for the fields table; "—" for a field that takes no bookings. */
-export function bookingSummary(booking) {
+/** "30 phút · 4 người" over "đặt trước 6 ngày" for the fields table; "—" for a field that takes no bookings. */
+function bookingSummary(booking) {
   if (!booking || !booking.seats) return "—";
-  return fill(T.booking_summary, { minutes: booking.slot_minutes, seats: booking.seats, days: booking.days_ahead });
+  return el("span", { class: "booking-cell" },
+    fill(T.booking_summary, { minutes: booking.slot_minutes, seats: booking.seats }), el("br"),
+    el("span", { class: "hint" }, fill(T.booking_days, { days: booking.days_ahead })));
 }
 
 function fieldBody(v) {

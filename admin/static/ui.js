@@ -57,7 +57,8 @@ function orderedChecklist(items) {
  * One dialog for every add and edit form; its `title` names what it adds or edits ("Thêm quầy").
  * `inputs`: [{name, label, type, value, options, hint, placeholder, min, max}]. A `type: "checkbox"` input reads
  * as true or false; an input with `when: "<checkbox's name>"` shows only while that box is ticked; a
- * `type: "fieldset"` groups its own `inputs` under its label (and `hint`). `intro`: a paragraph under the title.
+ * `type: "fieldset"` groups its own `inputs` under its label (and `hint`), a `type: "row"` puts its `inputs`
+ * side by side. `intro`: a paragraph under the title.
  * `onSubmit(values)` returns a promise; an error is shown inside the dialog and keeps it open.
  */
 export function formDialog({ title, intro, inputs, submit = T.save, submitClass = "primary", onSubmit }) {
@@ -67,6 +68,9 @@ export function formDialog({ title, intro, inputs, submit = T.save, submitClass 
   const toggles = [];  // [checkbox name, node to show while it is ticked]
   const error = el("p", { class: "error", role: "alert", hidden: true });
   const build = (input) => {
+    if (input.type === "row") {  // a few short inputs side by side
+      return el("div", { class: `input-row ${input.cls || ""}`.trim() }, input.inputs.map(build));
+    }
     if (input.type === "fieldset") {
       return el("fieldset", { class: input.cls }, el("legend", {}, input.label),
         input.hint ? el("p", { class: "hint" }, input.hint) : null,

@@ -235,7 +235,7 @@ def test_the_field_dialog_turns_booking_on_and_the_public_slots_answer_for_the_f
     dialog.get_by_role("button", name="Lưu").click()
     expect(dialog).to_be_hidden()
     expect(admin.locator("#message")).to_have_text("Đã lưu.")
-    expect(row.locator("td").nth(5)).to_have_text("20 phút · 3 người · 2 ngày tới")
+    expect(row.locator("td").nth(5)).to_have_text("20 phút · 3 ngườiđặt trước 2 ngày")  # two lines
 
     # the public endpoint now answers for it: 20-minute slots tiling 07:00–17:00 (it has no hours), 3 seats each
     answer = slots(server, "chung-thuc", tomorrow)
@@ -332,7 +332,7 @@ def test_the_days_bookings_show_full_phones_and_one_is_cancelled_with_a_reason(a
     expect(admin.locator("#message")).to_have_text(
         f"Đã huỷ lịch hẹn {hoa['code']}. Hãy gọi báo cho công dân: 0912 345 678.")
     expect(row).to_contain_text("Đã huỷ")
-    expect(row).to_contain_text("Lý do: Cán bộ địa chính đi họp; xin hẹn lại ngày khác")
+    expect(row).to_contain_text("Lý do huỷ: Cán bộ địa chính đi họp; xin hẹn lại ngày khác")
     expect(row.get_by_role("button", name="Huỷ lịch")).to_have_count(0)
     assert api(server, "GET", f"/api/bookings/{hoa['token']}")["status"] == "cancelled"
     assert next(s for s in slots(server, "dat-dai", tomorrow)["slots"] if s["start"] == first["start"])["left"] == 2
