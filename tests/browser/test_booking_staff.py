@@ -259,6 +259,7 @@ def test_a_blackout_day_added_in_the_admin_empties_that_days_slots(admin, server
     day = office_now().date() + dt.timedelta(days=2)
     before = slots(server, "dat-dai", day)["slots"]
     assert len(before) == 16  # 07:00–11:30 and 13:00–16:30 in half hours
+    early = book(server, "dat-dai", before[0]["start"], "0909123456", "Bùi Thị Hạnh")  # booked before the day closed
 
     open_section(admin, "Đặt lịch", "bookings")
     admin.get_by_role("button", name="Thêm ngày nghỉ").click()
@@ -270,7 +271,9 @@ def test_a_blackout_day_added_in_the_admin_empties_that_days_slots(admin, server
     dialog.get_by_label("Ghi chú").fill("Nghỉ bù – <b>họp</b> toàn cơ quan")
     dialog.get_by_role("button", name="Lưu").click()
     expect(dialog).to_be_hidden()
-    expect(admin.locator("#message")).to_have_text(f"Đã thêm ngày nghỉ {dmy(day)}.")
+    # a booking made before stands: the admin is told, to call the citizen
+    expect(admin.locator("#message")).to_have_text(
+        f"Ngày {dmy(day)} đã có 1 lịch hẹn đặt trước: xem danh sách ngày đó, huỷ và gọi báo cho từng công dân nếu cần.")
     row = admin.locator("table.blackout tbody tr", has_text=dmy(day))
     expect(row).to_contain_text("Nghỉ bù – <b>họp</b> toàn cơ quan")  # text, never HTML
 
@@ -281,6 +284,7 @@ def test_a_blackout_day_added_in_the_admin_empties_that_days_slots(admin, server
     admin.locator("#bookings-day").fill(dmy(day))
     admin.get_by_role("button", name="Xem lịch hẹn").click()
     expect(admin.locator(".closed-day")).to_contain_text("Ngày này cơ quan không nhận đặt lịch (Nghỉ bù")
+    expect(admin.locator("table.bookings tbody tr", has_text=early["code"])).to_contain_text("0909 123 456")
 
     admin.once("dialog", lambda d: d.accept())
     row.get_by_role("button", name="Xoá").click()
