@@ -375,8 +375,6 @@ $("call-form").addEventListener("submit", async (event) => {
 });
 $("call-cancel").addEventListener("click", () => $("call-dialog").close());
 
-start();
-
 // ----- checking in a citizen who booked online ---------------------------------------------
 const CODE = /^[A-HJ-NP-Z2-9]{6}$/;  // the booking code's alphabet: no 0/O, no 1/I
 const BOOKING_LINK = /\/b\/([A-Za-z0-9_-]{10,64})/;  // the booking's QR, typed by a barcode scanner
@@ -462,3 +460,5 @@ $("checkin-form").addEventListener("submit", async (event) => {
   }
 });
 $("checkin-cancel").addEventListener("click", () => $("checkin-dialog").close());
+
+start();
