@@ -96,6 +96,57 @@ def texts() -> dict:
         "ticket_cancelled": _("Đã huỷ phiếu {code}."),
         "ticket_status": {"waiting": _("Đang chờ"), "called": _("Đang được gọi"), "done": _("Đã phục vụ"),
                           "no_show": _("Vắng mặt"), "cancelled": _("Đã huỷ"), "expired": _("Hết hạn")},
+        # online bookings: a field's settings, the day's list, cancelling for a citizen, days without bookings
+        "booking_title": _("Đặt lịch trực tuyến"),
+        "booking_hint": _("Công dân đặt trước một khung giờ (trên điện thoại hoặc máy tính), đến nơi thì xác nhận "
+                          "tại máy lấy số hoặc tại quầy. Khung giờ chia theo giờ cấp số của lĩnh vực (để trống giờ "
+                          "cấp số: 07:00–17:00)."),
+        "booking_on": _("Nhận đặt lịch trực tuyến cho lĩnh vực này"),
+        "slot_minutes": _("Độ dài mỗi khung giờ (phút)"), "seats": _("Số người mỗi khung giờ"),
+        "days_ahead": _("Cho đặt trước tối đa (ngày)"), "days_ahead_hint": _("0: chỉ đặt trong ngày; tối đa 30 ngày."),
+        "booking_column": _("Đặt lịch"), "booking_summary": _("{minutes} phút · {seats} người"),
+        "booking_days": _("đặt trước {days} ngày"),
+        "booking_rules": _("khung {minutes} phút, {seats} người mỗi khung, đặt trước tối đa {days} ngày"),
+        "default_booking_hours": _("07:00–17:00"),
+        "bookable_fields": _("Lĩnh vực nhận đặt lịch"),
+        "bookable_hint": _("Đổi cách nhận đặt lịch của một lĩnh vực bằng nút Sửa trong mục Lĩnh vực."),
+        "no_bookable_fields": _("Chưa lĩnh vực nào nhận đặt lịch. Bật trong hộp Sửa của lĩnh vực, mục Lĩnh vực."),
+        "open_fields": _("Mở mục Lĩnh vực"),
+        "bookings_title": _("Lịch hẹn ngày {day}, {weekday}"), "today": _("Hôm nay"), "tomorrow": _("Ngày mai"),
+        "weekdays": [_("Chủ nhật"), _("Thứ Hai"), _("Thứ Ba"), _("Thứ Tư"), _("Thứ Năm"), _("Thứ Sáu"), _("Thứ Bảy")],
+        "bookings_count": _("{count} lịch hẹn"), "no_bookings": _("Không có lịch hẹn nào trong ngày này."),
+        "slot": _("Giờ hẹn"), "booking_code": _("Mã đặt lịch"), "phone": _("Số điện thoại"),
+        "ticket_issued": _("Số đã cấp"),
+        "booking_status": {"booked": _("Đã đặt"), "checked_in": _("Đã đến"), "missed": _("Không đến"),
+                           "cancelled": _("Đã huỷ")},
+        "cancel_reason_short": _("Lý do huỷ"), "cancelled_by_citizen": _("Công dân tự huỷ"), "no_name": _("(không ghi tên)"),
+        "cancel_booking": _("Huỷ lịch"), "cancel_booking_title": _("Huỷ lịch hẹn {code}"),
+        "cancel_booking_intro": _("Lịch hẹn {time} ngày {day}, lĩnh vực {field}, của {name} (số điện thoại {phone}). "
+                                  "Sau khi huỷ, mã này không xác nhận được nữa và chỗ được trả lại cho người khác đặt."),
+        "cancel_reason": _("Lý do huỷ"),
+        "cancel_reason_hint": _("Bắt buộc, tối đa 300 ký tự. Lý do được lưu cùng lịch hẹn; hãy gọi báo cho công dân."),
+        "cancel_booking_confirm": _("Huỷ lịch hẹn này"),
+        "booking_cancelled": _("Đã huỷ lịch hẹn {code}. Hãy gọi báo cho công dân: {phone}."),
+        "day_closed": _("Ngày này cơ quan không nhận đặt lịch ({note})."), "no_note": _("không ghi chú"),
+        "blackout_title": _("Ngày không nhận đặt lịch"),
+        "blackout_hint": _("Ngày lễ, Tết, ngày nghỉ bù…: công dân không đặt được lịch vào những ngày này. Lịch đã "
+                           "đặt trước đó vẫn giữ nguyên; nếu cần, huỷ từng lịch và gọi báo cho công dân."),
+        "add_blackout": _("Thêm ngày nghỉ"), "blackout_day": _("Ngày nghỉ"), "note": _("Ghi chú"),
+        "note_placeholder": _("Ví dụ: Nghỉ Tết Dương lịch"),
+        "date_hint": _("Ngày viết theo dạng ngày/tháng/năm, ví dụ 25/11/2026."),
+        "no_blackout": _("Chưa có ngày nào."),
+        "blackout_added": _("Đã thêm ngày nghỉ {day}."),
+        "blackout_has_bookings": _("Ngày {day} đã có {count} lịch hẹn đặt trước: xem danh sách ngày đó, huỷ và gọi báo "
+                                   "cho từng công dân nếu cần."),
+        "confirm_remove_blackout": _("Bỏ ngày nghỉ {day}? Công dân sẽ đặt lịch được vào ngày này."),
+        # reports: bookings
+        "bookings_report": _("Đặt lịch"), "bookings_made": _("Lượt đặt"), "bookings_checked_in": _("Đã đến"),
+        "bookings_missed": _("Không đến"), "bookings_cancelled": _("Đã huỷ"), "bookings_ahead": _("Chưa đến hẹn"),
+        "wait_from_slot_mean": _("Chờ từ giờ hẹn (trung bình)"), "wait_from_slot_median": _("Trung vị"),
+        "wait_from_slot_p90": _("p90"),
+        "bookings_report_hint": _("Lịch hẹn của các ngày trong khoảng thời gian này. Thời gian chờ của người đặt "
+                                  "lịch tính từ đầu khung giờ hẹn đến lúc được gọi (được gọi trước giờ hẹn: 0 phút)."),
+        "no_bookings_report": _("Không có lịch hẹn nào trong khoảng thời gian này."),
     }
 
 

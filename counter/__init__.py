@@ -47,6 +47,18 @@ def texts() -> dict:
         "offline": _("Mất kết nối tới máy chủ, đang kết nối lại…"),
         "no_counters": _("Chưa có quầy nào. Hãy nhờ quản trị viên thêm quầy."),
         "serves": _("Phục vụ"),
+        # online bookings: the mark on a booked ticket, and checking a citizen in at the counter
+        "booked_at": _("Đặt lịch {time}"),
+        "checkin_done": _("Đã xác nhận lịch hẹn {booking}: cấp số {code} ({field}, hẹn {time})."),
+        "checkin_again": _("Lịch hẹn {booking} đã được xác nhận lúc {issued}: số {code} ({field}, hẹn {time}). "
+                           "Không cấp thêm số."),
+        "checkin_bad_code": _("Mã đặt lịch gồm 6 ký tự chữ và số (không có chữ O, I và số 0, 1), ví dụ K7M2QX."),
+        "checkin_print": {
+            "printed": _("Đã in phiếu."),
+            "pending": _("Phiếu đang được in; nếu không thấy phiếu, xin báo số cho công dân."),
+            "failed": _("Chưa in được phiếu: xin báo số cho công dân."),
+            "none": _("Máy chủ không in phiếu: xin báo số cho công dân."),
+        },
         "priorities": {
             "elderly": _("Người cao tuổi"),
             "disabled": _("Người khuyết tật"),
@@ -66,6 +78,12 @@ def texts() -> dict:
             "network": _("Mất kết nối tới máy chủ. Vui lòng thử lại."),
             "same_field": _("Số này đã thuộc lĩnh vực đó."),
             "not_authenticated": _("Vui lòng đăng nhập."),
+            "booking_not_found": _("Không tìm thấy mã đặt lịch này. Xin kiểm tra lại mã."),
+            "invalid_code": _("Cần nhập mã đặt lịch gồm 6 ký tự, ví dụ K7M2QX."),
+            "booking_cancelled": _("Lịch hẹn này đã huỷ. Xin mời công dân lấy số thường tại máy lấy số."),
+            "too_early": _("Chưa đến giờ xác nhận lịch hẹn này. Công dân có thể quay lại gần giờ hẹn hoặc lấy số "
+                           "thường ngay."),
+            "too_late": _("Lịch hẹn này đã quá giờ xác nhận. Xin mời công dân lấy số thường tại máy lấy số."),
         },
     }
 

@@ -1,11 +1,12 @@
 // The admin console's shell: login, the section menu, today's overview, the office,
-// users and devices. Fields, counters and announcements are in catalog.js; reports in reports.js;
-// the province's offices and the office switcher in offices.js.
+// users and devices. Fields, counters and announcements are in catalog.js; online bookings in bookings.js;
+// reports in reports.js; the province's offices and the office switcher in offices.js.
 //
 // Every section acts in the page's office: /o/<slug>/admin/ is that office's admin. An office's
 // admin who logs in on another office's address lands on their own; province users stay where
 // they are and switch office from the top bar.
 import { OFFICE, PRIORITY_NAMES, api, el, setCsrfToken } from "/static/common/api.js";
+import { initBookings, renderBookings } from "./bookings.js";
 import { renderAnnouncements, renderCounters, renderFields } from "./catalog.js";
 import { adminUrl, initSwitcher, renderOffices } from "./offices.js";
 import { initReports, renderReports } from "./reports.js";
@@ -17,7 +18,7 @@ let here = null;  // the office this page administers: {slug, name, …}
 const SECTIONS = {
   overview: renderOverview, offices: () => renderOffices(here), office: renderOffice, fields: renderFields,
   counters: renderCounters, users: renderUsers, devices: renderDevices, announcements: renderAnnouncements,
-  reports: renderReports,
+  bookings: renderBookings, reports: renderReports,
 };
 const PROVINCE_ONLY = new Set(["offices"]);
 const ROLES = { clerk: T.role_clerk, admin: T.role_admin, province: T.role_province };
@@ -84,6 +85,7 @@ async function enter(user, csrf, office) {
   $("app").hidden = false;
   if (province) initSwitcher(here).catch((err) => say(err.message, "error"));
   initReports({ province, office: here });
+  initBookings(here);
   showSection();
 }
 

@@ -3,17 +3,45 @@ import { api, el } from "/static/common/api.js";
 import { $, T, badge, button, change, fill, formDialog, optionalInt, quick, table } from "./ui.js";
 
 // ----- fields --------------------------------------------------------------------------
+/** Seats, slot length and days ahead of a field that takes bookings; {} when it takes none. */
+const BOOKING_DEFAULTS = { slot_minutes: 30, seats: 2, days_ahead: 6 };
+
 function fieldInputs(f = {}) {
+  const booking = f.booking || {};
+  const takes = Boolean(booking.seats);
+  const value = (key) => (takes ? booking[key] : BOOKING_DEFAULTS[key]);
   return [
-    { name: "name", label: T.name, value: f.name, required: true },
-    { name: "prefix", label: T.prefix, value: f.prefix, required: true },
+    // short inputs side by side, so the dialog with its booking settings fits a 768-pixel-high screen
+    { type: "row", cls: "name-prefix", inputs: [
+      { name: "name", label: T.name, value: f.name, required: true },
+      { name: "prefix", label: T.prefix, value: f.prefix, required: true },
+    ] },
     { name: "hint", label: T.hint, value: f.hint },
     { name: "hours", label: T.hours, value: (f.hours || []).join(", "), hint: T.hours_hint,
       placeholder: T.hours_placeholder },
-    { name: "daily_cap", label: T.daily_cap, type: "number", min: "1", value: f.daily_cap ?? "" },
-    { name: "minutes", label: T.minutes, type: "number", min: "1", value: f.minutes ?? "" },
-    { name: "icon", label: T.icon, value: f.icon ?? "" },
+    { type: "row", inputs: [
+      { name: "daily_cap", label: T.daily_cap, type: "number", min: "1", value: f.daily_cap ?? "" },
+      { name: "minutes", label: T.minutes, type: "number", min: "1", value: f.minutes ?? "" },
+      { name: "icon", label: T.icon, value: f.icon ?? "" },
+    ] },
+    { type: "fieldset", label: T.booking_title, hint: T.booking_hint, cls: "booking-settings", inputs: [
+      { name: "booking_on", type: "checkbox", label: T.booking_on, value: takes },
+      { name: "slot_minutes", label: T.slot_minutes, type: "number", min: "5", max: "240", value: value("slot_minutes"),
+        when: "booking_on", required: true },
+      { name: "seats", label: T.seats, type: "number", min: "1", max: "999", value: value("seats"), when: "booking_on",
+        required: true },
+      { name: "days_ahead", label: T.days_ahead, type: "number", min: "0", max: "30", value: value("days_ahead"),
+        when: "booking_on", required: true, hint: T.days_ahead_hint },
+    ] },
   ];
+}
+
+/** "30 phút · 4 người" over "đặt trước 6 ngày" for the fields table; "—" for a field that takes no bookings. */
+function bookingSummary(booking) {
+  if (!booking || !booking.seats) return "—";
+  return el("span", { class: "booking-cell" },
+    fill(T.booking_summary, { minutes: booking.slot_minutes, seats: booking.seats }), el("br"),
+    el("span", { class: "hint" }, fill(T.booking_days, { days: booking.days_ahead })));
 }
 
 function fieldBody(v) {
@@ -21,6 +49,8 @@ function fieldBody(v) {
     name: v.name, prefix: v.prefix.trim().toUpperCase(), hint: v.hint,
     hours: v.hours.split(/[,;\n]/).map((s) => s.trim()).filter(Boolean),
     daily_cap: optionalInt(v.daily_cap), minutes: optionalInt(v.minutes), icon: v.icon.trim() || null,
+    booking: v.booking_on ? { slot_minutes: optionalInt(v.slot_minutes), seats: optionalInt(v.seats),
+      days_ahead: optionalInt(v.days_ahead) ?? 0 } : {},
   };
 }
 
@@ -36,7 +66,7 @@ export async function renderFields() {
   const rows = fields.map((f, i) => [
     el("strong", {}, f.prefix), el("span", {}, el("span", { class: "name" }, f.name), el("br"), el("span", { class: "hint" }, f.hint)),
     f.hours.length ? f.hours.join(", ") : T.all_day, f.daily_cap ? String(f.daily_cap) : "—",
-    f.minutes ? String(f.minutes) : "—", badge(f.active),
+    f.minutes ? String(f.minutes) : "—", bookingSummary(f.booking), badge(f.active),
     el("span", { class: "buttons" },
       button(T.edit, () => formDialog({ title: fill(T.edit_field, { name: f.name }), inputs: fieldInputs(f),
         onSubmit: (v) => change(`/api/admin/fields/${f.code}`, "PATCH", fieldBody(v)) })),
@@ -50,7 +80,7 @@ export async function renderFields() {
   $("fields-body").replaceChildren(
     button(T.add, () => formDialog({ title: T.add_field, inputs: fieldInputs(),
       onSubmit: (v) => change("/api/admin/fields", "POST", fieldBody(v)) }), "primary"),
-    table([T.prefix, T.name, T.hours, T.daily_cap, T.minutes, T.status, T.actions], rows));
+    table([T.prefix, T.name, T.hours, T.daily_cap, T.minutes, T.booking_column, T.status, T.actions], rows));
 }
 
 // ----- counters ------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 import { api, el, officeUrl } from "/static/common/api.js";
 import { barChart, columnChart } from "./charts.js";
 import { addDays, dateTime, day, minutes, monthStart, number, parseDay, percent, today } from "./format.js";
-import { $, T, fill, table } from "./ui.js";
+import { $, T, fill, table, wireDateField } from "./ui.js";
 
 const form = $("report-form");
 const officeZone = document.body.dataset.timezone || "Asia/Ho_Chi_Minh";
@@ -36,33 +36,14 @@ export function initReports(options = {}) {
     event.preventDefault();
     renderReports();
   });
-  for (const input of [form.from, form.to]) {
-    // "5/1/2026" reads as 05/01/2026 once the field is left
-    input.addEventListener("change", () => {
-      const iso = parseDay(input.value);
-      if (iso) input.value = day(iso);
-    });
+  // dd/mm/yyyy typed, or picked on the browser's own calendar
+  for (const button of form.querySelectorAll("button.calendar")) {
+    wireDateField(form[button.dataset.for], button, form.querySelector(`input.picker[data-for="${button.dataset.for}"]`));
   }
   for (const button of form.querySelectorAll("[data-preset]")) {
     button.addEventListener("click", () => {
       setRange(...PRESETS[button.dataset.preset](today(officeZone)));
       renderReports();
-    });
-  }
-  // The calendar: the browser's own picker, opened from a hidden date input; the text field keeps dd/mm/yyyy.
-  for (const button of form.querySelectorAll("button.calendar")) {
-    const text = form[button.dataset.for];
-    const picker = form.querySelector(`input.picker[data-for="${button.dataset.for}"]`);
-    button.addEventListener("click", () => {
-      picker.value = parseDay(text.value) || "";
-      try {
-        picker.showPicker();
-      } catch (err) {
-        text.focus(); // no picker in this browser: type the date
-      }
-    });
-    picker.addEventListener("change", () => {
-      if (picker.value) text.value = day(picker.value);
     });
   }
 }
@@ -117,11 +98,12 @@ export async function renderReports() {
      [T.satisfied, share(t)]].map(([label, value]) => el("div", { class: "stat card" },
       el("span", {}, label), el("strong", {}, value))));
   if (!t.issued) {
-    body.replaceChildren(cards, el("p", { class: "hint" }, T.no_data));
+    const booked = report.bookings && report.bookings.totals.made;
+    body.replaceChildren(cards, el("p", { class: "hint" }, T.no_data), booked ? bookingsSection(report, all) : null);
     return;
   }
   if (all) {
-    body.replaceChildren(cards, sourcesLine(t), ...everyOffice(report));
+    body.replaceChildren(cards, sourcesLine(t), ...everyOffice(report), bookingsSection(report, all));
     return;
   }
   const hours = [];
@@ -158,6 +140,7 @@ export async function renderReports() {
     el("h2", {}, T.by_clerk), table([...noIssued(head), ...sourceHeads], [
       ...report.by_clerk.map((r) => [...noIssued(line(r.name || r.username, r)), ...sources(r)]),
       total([...noIssued(line(T.total, t)), ...sources(t)])], { cls: "figures" }),
+    bookingsSection(report, false),
     reasonsSection(report),
     commentsSection(report),
     ...byDay(report));
@@ -190,6 +173,32 @@ function everyOffice(report) {
     el("div", { class: "scroll" }, table(head, [...report.by_office.map((r) => line(link(r), r)),
       { cells: line(`${T.total} (${T.whole_province})`, t), class: "total" }], { cls: "figures by-office" })),
     ...byDay(report)];
+}
+
+/**
+ * Online bookings of the period, per field (and per office for every office): made, checked in, missed,
+ * cancelled, still ahead, and how long those who came waited from their slot's start until called.
+ */
+function bookingsSection(report, all) {
+  const bookings = report.bookings;
+  const section = [el("h2", { id: "bookings-report" }, T.bookings_report)];
+  if (!bookings || !bookings.totals.made) return el("div", { class: "bookings-report" }, section, el("p", { class: "hint" }, T.no_bookings_report));
+  const head = [T.name, T.bookings_made, T.bookings_checked_in, T.bookings_missed, T.bookings_cancelled, T.bookings_ahead,
+    T.wait_from_slot_mean, T.wait_from_slot_median, T.wait_from_slot_p90];
+  const line = (name, r) => [name, count(r.made), count(r.checked_in), count(r.missed), count(r.cancelled), count(r.booked),
+    mins(r.wait_from_slot_s.mean), mins(r.wait_from_slot_s.median), mins(r.wait_from_slot_s.p90)];
+  const total = { cells: line(`${T.total} (${all ? T.whole_province : T.whole_office})`, bookings.totals), class: "total" };
+  const tables = [];
+  if (all && bookings.by_office) {
+    const link = (r) => el("a", { href: `/o/${encodeURIComponent(r.slug)}/admin/#reports` }, r.name);
+    tables.push(el("h3", {}, T.by_office), el("div", { class: "scroll" }, table(head,
+      [...bookings.by_office.map((r) => line(link(r), r)), total], { cls: "figures bookings-by-office" })));
+  }
+  else {  // every office's fields would repeat the same names: the offices are the rows then
+    tables.push(el("h3", {}, T.by_field), el("div", { class: "scroll" }, table(head,
+      [...bookings.by_field.map((r) => line(r.name, r)), total], { cls: "figures bookings-by-field" })));
+  }
+  return el("div", { class: "bookings-report" }, section, el("p", { class: "hint" }, T.bookings_report_hint), tables);
 }
 
 /** How often each reason was named, per field, counter and clerk: only rows where some were. */

@@ -1,5 +1,6 @@
 // Small building blocks the admin's sections share: texts, messages, tables and one edit dialog.
 import { api, el } from "/static/common/api.js";
+import { day, parseDay } from "./format.js";
 
 export const T = JSON.parse(document.body.dataset.texts);
 export const $ = (id) => document.getElementById(id);
@@ -54,40 +55,70 @@ function orderedChecklist(items) {
 
 /**
  * One dialog for every add and edit form; its `title` names what it adds or edits ("Thêm quầy").
- * `inputs`: [{name, label, type, value, options, hint, placeholder}].
+ * `inputs`: [{name, label, type, value, options, hint, placeholder, min, max}]. A `type: "checkbox"` input reads
+ * as true or false; an input with `when: "<checkbox's name>"` shows only while that box is ticked; a
+ * `type: "fieldset"` groups its own `inputs` under its label (and `hint`), a `type: "row"` puts its `inputs`
+ * side by side. `intro`: a paragraph under the title.
  * `onSubmit(values)` returns a promise; an error is shown inside the dialog and keeps it open.
  */
-export function formDialog({ title, inputs, submit = T.save, onSubmit }) {
+export function formDialog({ title, intro, inputs, submit = T.save, submitClass = "primary", onSubmit }) {
   const dialog = $("edit-dialog");
   const form = $("edit-form");
   const readers = {};
+  const toggles = [];  // [checkbox name, node to show while it is ticked]
   const error = el("p", { class: "error", role: "alert", hidden: true });
-  const body = inputs.map((input) => {
+  const build = (input) => {
+    if (input.type === "row") {  // a few short inputs side by side
+      return el("div", { class: `input-row ${input.cls || ""}`.trim() }, input.inputs.map(build));
+    }
+    if (input.type === "fieldset") {
+      return el("fieldset", { class: input.cls }, el("legend", {}, input.label),
+        input.hint ? el("p", { class: "hint" }, input.hint) : null,
+        el("div", { class: "fieldset-inputs" }, input.inputs.map(build)));
+    }
     if (input.type === "checklist") {
       const [node, read] = orderedChecklist(input.options);
       readers[input.name] = read;
       return el("fieldset", {}, el("legend", {}, input.label), node);
+    }
+    if (input.type === "checkbox") {
+      const box = el("input", { type: "checkbox", name: input.name, checked: Boolean(input.value) });
+      readers[input.name] = () => box.checked;
+      return el("div", { class: "input" }, el("label", { class: "check" }, box, input.label));
     }
     let control;
     if (input.type === "select") {
       control = el("select", { name: input.name }, input.options.map(([value, label]) =>
         el("option", { value, selected: String(value) === String(input.value ?? "") }, label)));
     } else if (input.type === "textarea") {
-      control = el("textarea", { name: input.name, rows: "5" }, input.value ?? "");
+      control = el("textarea", { name: input.name, rows: "5", maxlength: input.maxlength }, input.value ?? "");
     } else {
       control = el("input", { name: input.name, type: input.type || "text", value: input.value ?? "",
-        required: input.required, min: input.min, placeholder: input.placeholder,
-        autocomplete: input.type === "password" ? "new-password" : "off" });
+        required: input.required, min: input.min, max: input.max, placeholder: input.placeholder,
+        inputmode: input.inputmode, autocomplete: input.type === "password" ? "new-password" : "off" });
     }
     readers[input.name] = () => control.value;
     // the hint sits outside the label, so the field's accessible name is its label alone
-    return el("div", { class: "input" }, el("label", {}, input.label, control),
+    const node = el("div", { class: "input" }, el("label", {}, input.label, control),
       input.hint ? el("span", { class: "hint" }, input.hint) : null);
-  });
-  form.replaceChildren(el("h2", {}, title), ...body, error,
+    if (input.when) toggles.push([input.when, node]);
+    return node;
+  };
+  const body = inputs.map(build);
+  form.replaceChildren(el("h2", {}, title), ...(intro ? [el("p", { class: "intro" }, intro)] : []), ...body, error,
     el("div", { class: "row" },
-      el("button", { type: "submit", class: "primary" }, submit),
+      el("button", { type: "submit", class: submitClass }, submit),
       button(T.cancel, () => dialog.close(), "link")));
+  // what depends on a box shows while it is ticked (and is not read by the form while hidden)
+  const follow = () => {
+    for (const [name, node] of toggles) {
+      const on = form.elements[name].checked;
+      node.hidden = !on;
+      for (const control of node.querySelectorAll("input, select, textarea")) control.disabled = !on;
+    }
+  };
+  form.onchange = follow;
+  follow();
   form.onsubmit = async (event) => {
     event.preventDefault();
     const values = Object.fromEntries(Object.entries(readers).map(([k, read]) => [k, read()]));
@@ -101,6 +132,32 @@ export function formDialog({ title, inputs, submit = T.save, onSubmit }) {
   };
   dialog.showModal();
   form.querySelector("input, select, textarea")?.focus();
+}
+
+/**
+ * A dd/mm/yyyy text field with a calendar button beside it: the button opens the browser's own picker
+ * through a hidden type=date input (`picker`), and the text field keeps the Vietnamese order whatever the
+ * PC's locale. "5/1/2026" reads as 05/01/2026 once the field is left.
+ */
+export function wireDateField(text, calendarButton, picker) {
+  text.addEventListener("change", () => {
+    const iso = parseDay(text.value);
+    if (iso) text.value = day(iso);
+  });
+  calendarButton.addEventListener("click", () => {
+    picker.value = parseDay(text.value) || "";
+    try {
+      picker.showPicker();
+    } catch (err) {
+      text.focus(); // no picker in this browser: type the date
+    }
+  });
+  picker.addEventListener("change", () => {
+    if (picker.value) {
+      text.value = day(picker.value);
+      text.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
 }
 
 /** "" -> null, "12" -> 12: optional whole numbers from a form. */

@@ -4,7 +4,9 @@
 // Tickets are named by their code only: the console never needs a ticket's token.
 // Times are the office's: the API's ISO strings carry the office's offset, and the
 // clock that times a call is corrected by the server's (`state.at`), not the PC's.
-import { OFFICE, api, connect, el, setCsrfToken } from "/static/common/api.js";
+// A ticket booked online carries `booked_start` and is marked "Đặt lịch HH:MM", as priority is;
+// the clerk checks such a citizen in by the booking's code (POST /api/bookings/check-in).
+import { ApiError, OFFICE, api, connect, el, officeUrl, setCsrfToken } from "/static/common/api.js";
 
 const T = JSON.parse(document.body.dataset.texts);
 // The counter this PC works, remembered per office (counter 3 of one ward is not counter 3 of another).
@@ -18,6 +20,8 @@ let busy = false;         // one action at a time: a held key never calls twice
 let socket = null;
 let officeName = "";
 let skewMs = 0;           // server clock minus this PC's clock
+let justIssued = null;    // the code of a ticket this console just issued by check-in: marked in the list
+let csrfToken = null;     // for the one call that needs its answer's status (check-in: 201 new, 200 again)
 
 // ----- messages ----------------------------------------------------------------
 function say(text, kind = "info") {
@@ -88,6 +92,7 @@ function loggedIn(user, csrf, office) {
     return;
   }
   setCsrfToken(csrf);
+  csrfToken = csrf;
   $("clerk-name").textContent = user.name || user.username;
   if (!socket) socket = connect({
     connect: () => { if (!$("message").classList.contains("error")) say(""); refresh(); },
@@ -186,6 +191,9 @@ function render(data) {
   const priority = $("current-priority");
   priority.hidden = !(current && current.priority);
   priority.textContent = current && current.priority ? `${T.priority}: ${T.priorities[current.priority]}` : "";
+  const booked = $("current-booked");
+  booked.hidden = !(current && current.booked_start);
+  booked.textContent = current && current.booked_start ? bookedLabel(current.booked_start) : "";
   for (const action of ["recall", "no-show", "finish", "transfer"]) {
     document.querySelector(`[data-action="${action}"]`).disabled = !current;
   }
@@ -198,10 +206,13 @@ function render(data) {
   $("waiting-count").textContent = String(data.waiting.length);
   $("waiting-fields").textContent = `${T.serves}: ${data.fields.map((f) => `${f.name} (${f.prefix})`).join(", ")}`;
   const list = $("waiting-list");
-  list.replaceChildren(...data.waiting.map((t) => el("li", { class: t.priority ? "priority" : "" },
+  list.replaceChildren(...data.waiting.map((t) => el("li", {
+    class: [t.booked_start ? "booked" : t.priority ? "priority" : "", t.code === justIssued ? "just-issued" : ""]
+      .join(" ").trim() },
     el("span", { class: "code" }, t.code),
     el("span", { class: "field" }, fieldNames[t.field] || t.field,
-      t.priority ? el("span", { class: "badge priority" }, T.priorities[t.priority]) : null),
+      t.priority ? el("span", { class: "badge priority" }, T.priorities[t.priority]) : null,
+      t.booked_start ? el("span", { class: "badge booked" }, bookedLabel(t.booked_start)) : null),
     el("span", { class: "time", title: T.issued_at }, clock(t.issued_at)),
     el("button", { type: "button", class: "small", onclick: () => act("call", { code: t.code }).catch(() => {}) }, T.call_this))));
   if (!data.waiting.length) list.append(el("li", { class: "empty" }, T.nobody_waiting));
@@ -217,6 +228,11 @@ function render(data) {
 function clock(iso) {
   const match = /T(\d\d):(\d\d)/.exec(iso || "");
   return match ? `${match[1]}:${match[2]}` : "";
+}
+
+/** "Đặt lịch 09:30": a ticket booked online, with its slot's start. */
+function bookedLabel(iso) {
+  return fill(T.booked_at, { time: clock(iso) });
 }
 
 function onState(state) {
@@ -288,6 +304,7 @@ const ACTIONS = {
   pause: () => act(view && view.state === "paused" ? "resume" : "pause"),
   transfer: openTransfer,
   call: openCall,
+  "check-in": openCheckIn,
 };
 
 for (const button of document.querySelectorAll("[data-action]")) {
@@ -297,7 +314,9 @@ for (const button of document.querySelectorAll("[data-action]")) {
   });
 }
 
-const KEYS = { " ": "next", n: "next", r: "recall", v: "no-show", h: "finish", t: "transfer", p: "pause", g: "call" };
+const KEYS = {
+  " ": "next", n: "next", r: "recall", v: "no-show", h: "finish", t: "transfer", p: "pause", g: "call", d: "check-in",
+};
 
 document.addEventListener("keydown", (event) => {
   if ($("console-view").hidden || event.ctrlKey || event.altKey || event.metaKey) return;
@@ -355,5 +374,91 @@ $("call-form").addEventListener("submit", async (event) => {
   }
 });
 $("call-cancel").addEventListener("click", () => $("call-dialog").close());
+
+// ----- checking in a citizen who booked online ---------------------------------------------
+const CODE = /^[A-HJ-NP-Z2-9]{6}$/;  // the booking code's alphabet: no 0/O, no 1/I
+const BOOKING_LINK = /\/b\/([A-Za-z0-9_-]{10,64})/;  // the booking's QR, typed by a barcode scanner
+
+function openCheckIn() {
+  $("checkin-error").hidden = true;
+  $("checkin-code").value = "";
+  $("checkin-dialog").showModal();
+  $("checkin-code").focus();
+  return Promise.resolve();
+}
+
+/** The booking's code from what was typed ("k7m2-qx ") or scanned (its page's link); null if it cannot be one. */
+async function bookingCode(typed) {
+  const link = BOOKING_LINK.exec(typed);
+  if (link) return (await api(`/api/bookings/${encodeURIComponent(link[1])}`)).code;
+  const code = typed.toUpperCase().replace(/[\s.-]/g, "");
+  return CODE.test(code) ? code : null;
+}
+
+/**
+ * POST /api/bookings/check-in as the clerk: {ticket, again}. `again`: checked in before, the same ticket
+ * answered (200, not 201), so the console says when instead of announcing a new number. (common/api.js
+ * answers the body alone, hence this one call of its own, in the same error shape.)
+ */
+async function checkIn(code) {
+  let response;
+  try {
+    response = await fetch(officeUrl("/api/bookings/check-in"), {
+      method: "POST", credentials: "same-origin", body: JSON.stringify({ code }), signal: AbortSignal.timeout(10000),
+      headers: { "Content-Type": "application/json", ...(csrfToken ? { "X-CSRFToken": csrfToken } : {}) },
+    });
+  } catch (err) {
+    throw new ApiError(0, "network", "Mất kết nối tới máy chủ. Vui lòng thử lại.");
+  }
+  const data = (response.headers.get("Content-Type") || "").includes("application/json") ? await response.json() : null;
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || "error", error.message || "Có lỗi xảy ra.");
+  }
+  return { ticket: data, again: response.status === 200 };
+}
+
+/** What became of the ticket's paper, as the kiosk would say it (a printer that is off never loses the ticket). */
+function printNote(ticket) {
+  const status = ticket.printed ? "printed" : ticket.print_status;
+  if (status === "printed" || status === "none") return T.checkin_print[status];
+  if (status === "failed" || status === "cancelled" || !status) return T.checkin_print.failed;
+  return T.checkin_print.pending;
+}
+
+let checkingIn = false;  // a scanner's Enter, or a second press, must not send it twice
+$("checkin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const typed = $("checkin-code").value.trim();
+  if (!typed || checkingIn) return;
+  const error = $("checkin-error");
+  checkingIn = true;
+  try {
+    const code = await bookingCode(typed);
+    if (!code) throw Object.assign(new Error(T.checkin_bad_code), { code: "bad_code" });
+    const { ticket, again } = await checkIn(code);
+    $("checkin-dialog").close();
+    justIssued = ticket.code;
+    const said = fill(again ? T.checkin_again : T.checkin_done, {
+      booking: (ticket.booking && ticket.booking.code) || code, code: ticket.code, field: ticket.field_name,
+      time: clock((ticket.booking && ticket.booking.start) || ticket.booked_start), issued: clock(ticket.issued_at),
+    });
+    say(again ? said : `${said} ${printNote(ticket)}`.trim(), again ? "info" : "ok");
+    await refresh();
+  } catch (err) {
+    if (err.status === 401) {
+      $("checkin-dialog").close();
+      showLogin();
+      return;
+    }
+    // said inside the dialog, where the clerk is looking; the API's Vietnamese says what to do instead
+    error.textContent = err.code === "bad_code" ? err.message : errorText(err);
+    error.hidden = false;
+    $("checkin-code").select();
+  } finally {
+    checkingIn = false;
+  }
+});
+$("checkin-cancel").addEventListener("click", () => $("checkin-dialog").close());
 
 start();

@@ -6,8 +6,16 @@ ratings, then drives Debian's Chromium with Playwright. Run from the repository 
     .venv/bin/python docs/screenshots/shoot_staff.py --only counter   # the console only
     .venv/bin/python docs/screenshots/shoot_staff.py --only admin     # the admin only
 
-The console at the sizes clerks' PCs have: counter-1366x768.png, counter-1280x720.png,
-counter-paused-1280x720.png, counter-transfer-1280x720.png (and counter.png, the README's).
+The console at the sizes clerks' PCs have: counter-1366x768.png, counter-1280x720.png (a citizen who
+booked online in service, marked "Đặt lịch", another waiting), counter-checkin-1280x720.png (checking a
+booking in by its code), counter-paused-1280x720.png, counter-transfer-1280x720.png (and counter.png, the
+README's). The admin: admin.png (overview), reports.png, admin-fields.png, admin-bookings.png (today's
+bookings by slot), admin-bookings-print.png (the same list as it prints on A4),
+admin-field-booking.png (a field's booking settings) and reports-bookings.png (the reports' bookings).
+
+Bookings are made on the server's real clock: Hộ tịch's hours are set for a while to a window around the
+current time (so slots exist now, whatever the hour), citizens book and are checked in at the counter,
+then its hours and settings are put back as the demo office has them.
 
 A province of 17 offices, each with its morning so far (`--only province`): the province's wall on
 the TVs it is made for, province-1920x1080.png (the README's province.png) and province-1366x768.png,
@@ -25,6 +33,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 from playwright.sync_api import sync_playwright
@@ -76,6 +85,52 @@ def a_busy_morning(server) -> None:
     post(server, "/api/admin/announcements", admin, text="Nộp hồ sơ trực tuyến tại Cổng Dịch vụ công quốc gia: dichvucong.gov.vn")
 
 
+BOOKERS = [("Nguyễn Thị Hoa", "0912345678"), ("Trần Minh Quân", "0983120456"), ("Lê Thị Thu", "0905777321"),
+           ("Phạm Văn Dũng", "0868001234"), ("Hoàng Thị Lan", "0936555018"), ("Vũ Đức Anh", "0977246810"),
+           ("Đặng Thị Mai", "0944112233")]
+
+
+def bookings_today(server) -> bool:
+    """Citizens who booked Hộ tịch online today: three checked in at counter 1 (one of them now in service),
+    two still to come, one cancelled by the office, one for tomorrow. Needs the console's clerk logged in."""
+    admin = server.login(*server.admin)
+    fields = requests.get(server.url + "/api/admin/fields", headers=admin, timeout=5).json()["fields"]
+    original = next(f for f in fields if f["code"] == "ho-tich")
+    now = datetime.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))  # the demo office's time zone
+    # Slots k = 0, 1, … from `first`, the slot under way; the day's last slot ends by 23:59.
+    for minutes in (15, 10, 5):
+        step = datetime.timedelta(minutes=minutes)
+        first = now.replace(minute=now.minute - now.minute % minutes, second=0, microsecond=0)
+        end = min(first + 8 * step, now.replace(hour=23, minute=59, second=0, microsecond=0))
+        if first + 4 * step <= end:
+            break
+    else:
+        print("bookings: too near midnight for a window of slots; the pictures show none")
+        return False
+    requests.patch(server.url + "/api/admin/fields/ho-tich", headers=admin, timeout=5, json={
+        "hours": [f"{first:%H:%M}-{end:%H:%M}"], "booking": {"slot_minutes": minutes, "seats": 3, "days_ahead": 6}})
+    slot = lambda k: (first + k * step).isoformat()  # noqa: E731
+    made = []
+    for k, (name, phone) in zip([0, 0, 1, 2, 2, 3], BOOKERS):
+        r = post(server, "/api/bookings", field="ho-tich", start=slot(k), phone=phone, name=name)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    clerk = server.login("nguyenvanan", "mat-khau-rat-dai-1")
+    for booking in made[:3]:  # the slot under way and the next: they came in
+        r = post(server, "/api/bookings/check-in", clerk, code=booking["code"])
+        assert r.status_code == 201, r.text
+    post(server, f"/api/admin/bookings/{made[5]['code']}/cancel", admin,
+         reason="Công dân gọi điện xin dời lịch sang tuần sau")
+    # counter 1 finishes whom it serves and calls next: the first booked citizen, whose slot has started
+    post(server, "/api/counters/1/finish", clerk)
+    post(server, "/api/counters/1/call-next", clerk)
+    requests.patch(server.url + "/api/admin/fields/ho-tich", headers=admin, timeout=5,
+                   json={"hours": original["hours"], "booking": original["booking"]})
+    tomorrow = (now + datetime.timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    post(server, "/api/bookings", field="ho-tich", start=tomorrow.isoformat(), phone=BOOKERS[6][1], name=BOOKERS[6][0])
+    return True
+
+
 def log_in(page, url, username, password):
     page.goto(url)
     page.get_by_label("Tên đăng nhập").fill(username)
@@ -96,6 +151,14 @@ def shoot_console(browser, server) -> None:
         page.wait_for_timeout(300)
         page.screenshot(path=str(OUT / f"counter-{width}x{height}.png"))
     shutil.copyfile(OUT / "counter-1366x768.png", OUT / "counter.png")
+    # A citizen who booked online hands the clerk a code: D, type it, Enter issues and prints the ticket.
+    page.keyboard.press("d")
+    page.locator("#checkin-dialog").wait_for()
+    page.keyboard.type("k7m2qx")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "counter-checkin-1280x720.png"))
+    page.keyboard.press("Escape")
+    page.locator("#checkin-dialog").wait_for(state="hidden")
     page.keyboard.press("t")
     page.locator("#transfer-dialog").wait_for()
     page.wait_for_timeout(300)
@@ -249,6 +312,36 @@ def shoot_province() -> None:
             server.stop()
 
 
+def shoot_bookings(page, booked: bool) -> None:
+    """The admin's bookings on an office PC's screen: a field's settings, today's list, the list on paper."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.locator("#fields-body tr", has_text="Hộ tịch").get_by_role("button", name="Sửa").click()
+    page.locator("#edit-dialog .booking-settings").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "admin-field-booking.png"))
+    page.keyboard.press("Escape")
+    page.locator(".sidebar").get_by_role("link", name="Đặt lịch").click()
+    page.get_by_role("button", name="Hôm nay").click()
+    page.locator("table.bookings").wait_for()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "admin-bookings.png"))
+    # as it prints: A4's printable width (190 mm at 96 dpi), the office and the day on top, the table alone
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 718, "height": 1015})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "admin-bookings-print.png"))
+    page.emulate_media(media="screen")
+    # the reports' section of today's bookings: made, checked in, cancelled, the wait from the slot's start
+    page.set_viewport_size({"width": 1366, "height": 768})
+    if not booked:
+        return
+    page.locator(".sidebar").get_by_role("link", name="Báo cáo").click()
+    page.locator("#report-form").get_by_role("button", name="Hôm nay").click()
+    page.locator(".bookings-report table").wait_for()
+    page.wait_for_timeout(300)
+    page.locator(".bookings-report").screenshot(path=str(OUT / "reports-bookings.png"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["counter", "admin", "province"], help="shoot one surface only")
@@ -268,6 +361,7 @@ def main() -> None:
         server.start()
         try:
             a_busy_morning(server)
+            booked = bookings_today(server)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                             args=["--headless=new", "--no-sandbox", "--disable-gpu"])
@@ -291,6 +385,7 @@ def main() -> None:
                 page.locator(".sidebar").get_by_role("link", name="Lĩnh vực").click()
                 page.locator("#fields-body table").wait_for()
                 page.screenshot(path=str(OUT / "admin-fields.png"))
+                shoot_bookings(page, booked)
                 browser.close()
         finally:
             server.stop()

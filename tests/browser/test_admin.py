@@ -382,7 +382,7 @@ def test_every_dialog_says_what_it_adds_or_edits(page: Page, live_server):
     add_button(page).click()
     hours = dialog.get_by_label("Giờ cấp số", exact=True)
     expect(hours).to_have_attribute("placeholder", "7h30-11h30, 13h30-16h30")
-    expect(dialog.locator(".hint")).to_contain_text("Ví dụ: 7h30-11h30, 13h30-16h30")
+    expect(dialog.locator(".hint", has_text="Ví dụ: 7h")).to_have_text("Ví dụ: 7h30-11h30, 13h30-16h30 (để trống: cả ngày)")
     fill_dialog(page, {"Tên": "Giờ kiểu mới", "Tiền tố": "GM", "Giờ cấp số": "7h30-11h30, 13h-16h30"})
     expect(page.locator("#fields-body tr", has_text="Giờ kiểu mới")).to_contain_text("07:30-11:30, 13:00-16:30")
 
@@ -465,10 +465,13 @@ def test_a_province_user_adds_renames_switches_to_and_stops_an_office(page: Page
     page.get_by_label("Phạm vi").select_option(label="Tất cả cơ quan")
     expect(page.locator("#report-period")).to_contain_text("Tất cả cơ quan")
     by_office = page.locator("table.by-office")
-    # the offices that issued tickets, by name, and the province's total
-    expect(by_office.locator("tbody tr")).to_have_count(3)
-    expect(by_office.locator("tbody tr").nth(0)).to_contain_text("UBND phường Hoàn Kiếm")
-    expect(by_office.locator("tbody tr").nth(1)).to_contain_text(home_office)
+    # every office, by name (a silent one with zeros), and the province's total
+    expect(by_office.locator("tbody tr")).to_have_count(4)
+    rows = by_office.locator("tbody tr")
+    expect(rows.nth(0)).to_contain_text("Trung tâm Phục vụ hành chính công xã Ba Vì")
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text("0")  # issued nothing yet, still listed
+    expect(rows.nth(1)).to_contain_text("UBND phường Hoàn Kiếm")
+    expect(rows.nth(2)).to_contain_text(home_office)
     expect(by_office.locator("tr.total")).to_contain_text("Tổng cộng (Toàn tỉnh)")
     csv_link = page.locator("#download-csv")
     expect(csv_link).to_have_attribute("href", re.compile(r"^/o/xa-ba-vi/api/reports/summary\.csv\?.*office=all"))
