@@ -1,8 +1,17 @@
 """Benchmarks of a live motcua server: ticket issue throughput and latency, call -> boards latency,
-memory with connected boards, start time. Run: `.venv/bin/python bench/bench_server.py --mode eventlet`.
+memory with connected boards, start time, for every PRINTER setting in one run.
+
+    .venv/bin/python bench/bench_server.py --mode eventlet --printer none,dummy,preview --repeat 3
 
 Load comes from this machine too (the target machine shares its 2 cores with
 the load generator): wrk for HTTP load, python-socketio's asyncio client for boards.
+The printer settings take turns run after run (none, dummy, preview, none, ...), each
+on a fresh server from an empty hall, so a noisy neighbour hits them alike; every
+figure is reported as the range over the runs. With a printer, the print jobs of the
+tickets issued under load are counted at the end (printed while the load ran, then
+how long the rest took). `--profile 8` samples the server (and its print worker) with
+py-spy under the 50-client load with the first printer setting, and prints where
+the time goes.
 """
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -64,6 +74,48 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def to_ms(text: str) -> float:
+    """wrk's "1.23ms", "850.00us", "1.02s" -> milliseconds."""
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return round(float(text[:-len(unit)]) * factor, 2)
+    return float("nan")
+
+
+def span(values: list[float]) -> str:
+    values = sorted(values)
+    return f"{values[0]:g}" if values[0] == values[-1] else f"{values[0]:g}–{values[-1]:g}"
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (its own threads, not its children)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def print_jobs(server: LiveServer) -> dict[str, int]:
+    """Print jobs by status, read straight from the server's SQLite file (WAL: readers never block it)."""
+    db = server.home / "motcua-data" / "motcua.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        return dict(conn.execute("SELECT status, count(*) FROM print_job GROUP BY status").fetchall())
+
+
 def wrk(url: str, connections: int, seconds: int, path: str = "/api/tickets") -> dict:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -84,8 +136,10 @@ def wrk(url: str, connections: int, seconds: int, path: str = "/api/tickets") ->
     return result
 
 
-async def call_latency(server: LiveServer, clients: int, calls: int) -> dict:
+async def call_latency(server: LiveServer, clients: int, calls: int, print_load: float = 0) -> dict:
+    """`print_load`: tickets a second issued (and printed) from another thread while the calls are timed."""
     import socketio
+    import threading
 
     loop = asyncio.get_running_loop()
     boards, received = [], {}
@@ -104,9 +158,29 @@ async def call_latency(server: LiveServer, clients: int, calls: int) -> dict:
         await asyncio.gather(*(make_board(i) for i in range(start, min(clients, start + 50))))
     await asyncio.sleep(1)
     memory = rss_mb(server.proc.pid)
-    clerk = server.clerk_headers(f"bench{clients}")
+    worker_memory = [round(rss_mb(pid), 1) for pid in children(server.proc.pid)]
+    clerk = server.clerk_headers(f"bench{clients}{'p' if print_load else ''}")
     for _ in range(calls):
         requests.post(server.url + "/api/tickets", json={"field": "ho-tich"}, timeout=10)
+    # Their print jobs are done first: a hall's tickets are printed as they come, long before
+    # they are called; this measures the call, not a backlog of a hundred prints at once.
+    if server.env.get("PRINTER", "none") != "none":
+        deadline = loop.time() + 120
+        while loop.time() < deadline and any(print_jobs(server).get(k) for k in ("pending", "printing")):
+            await asyncio.sleep(0.2)
+    issuing = threading.Event()
+    issued_meanwhile = []
+
+    def issue_steadily():
+        kiosk = requests.Session()
+        while issuing.is_set():
+            kiosk.post(server.url + "/api/tickets", json={"field": "chung-thuc"}, timeout=10)
+            issued_meanwhile.append(1)
+            time.sleep(1 / print_load)
+
+    if print_load:
+        issuing.set()
+        threading.Thread(target=issue_steadily, daemon=True).start()
     latencies, firsts, responses = [], [], []
     session = requests.Session()
     for _ in range(calls):
@@ -124,12 +198,13 @@ async def call_latency(server: LiveServer, clients: int, calls: int) -> dict:
         latencies.append((max(stamps) - t0) * 1000)
         firsts.append((min(stamps) - t0) * 1000)
         await asyncio.sleep(0.02)
+    issuing.clear()
     await asyncio.gather(*(b.disconnect() for b in boards))
-    return {"clients": clients, "calls": calls, "p50_ms": round(percentile(latencies, 0.5), 1),
+    return {"clients": clients, "calls": calls, "tickets_issued_meanwhile": len(issued_meanwhile), "p50_ms": round(percentile(latencies, 0.5), 1),
             "p99_ms": round(percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
             "first_board_p50_ms": round(percentile(firsts, 0.5), 1),
             "http_response_p50_ms": round(percentile(responses, 0.5), 1),
-            "rss_mb": round(memory, 1)}
+            "rss_mb": round(memory, 1), "print_worker_rss_mb": worker_memory}
 
 
 def start_time(mode: str, runs: int = 5) -> dict:
@@ -137,63 +212,252 @@ def start_time(mode: str, runs: int = 5) -> dict:
     and again on the same folder (the everyday restart)."""
     first, again = [], []
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as home:
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
             server = LiveServer(Path(home), async_mode=mode, env={"PRINTER": "preview"})
             for bucket in (first, again):
                 t0 = time.perf_counter()
                 server.start()
                 bucket.append(time.perf_counter() - t0)
-                server.stop()
+                stop(server)
     return {"first_median_s": round(statistics.median(first), 2), "first_max_s": round(max(first), 2),
             "restart_median_s": round(statistics.median(again), 2), "restart_max_s": round(max(again), 2)}
+
+
+def stop(server: LiveServer) -> None:
+    """Stop the server and wait for its print worker to finish the job in hand and leave."""
+    workers = children(server.proc.pid) if server.proc else []
+    server.stop()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.05)
+
+
+def issue_run(args, printer: str, connections: int) -> dict:
+    """One fresh server, one wrk run of ticket issue; with a printer, what the spool made of it."""
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
+        env = {"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": printer}
+        server = LiveServer(Path(home), async_mode=args.mode, env=env).start()
+        try:
+            wrk(server.url, connections, 2)  # warm up
+            before = print_jobs(server) if printer != "none" else {}
+            workers = children(server.proc.pid)
+            cpu_before = cpu_s(server.proc.pid), sum(cpu_s(pid) for pid in workers)
+            r = wrk(server.url, connections, args.seconds)
+            cpu_after = cpu_s(server.proc.pid), sum(cpu_s(pid) for pid in workers)
+            r.pop("raw")
+            tickets = (r.get("rps") or 0) * args.seconds
+            result = {"rps": r.get("rps"), "p50_ms": to_ms(r.get("50%", "nan")), "p90_ms": to_ms(r.get("90%", "nan")),
+                      "p99_ms": to_ms(r.get("99%", "nan")), "non_2xx": r.get("non_2xx", 0),
+                      # CPU per ticket: far steadier than tickets/s on a machine others are using
+                      "server_cpu_ms_per_ticket": round(1000 * (cpu_after[0] - cpu_before[0]) / tickets, 3)
+                      if tickets else None,
+                      "worker_cpu_s": round(cpu_after[1] - cpu_before[1], 2)}
+            if printer != "none":
+                after = print_jobs(server)
+                issued = sum(after.values()) - sum(before.values())
+                printed = after.get("printed", 0) - before.get("printed", 0)
+                result["print"] = {"issued": issued, "printed_under_load": printed,
+                                   "failed": after.get("failed", 0)}
+                if connections == 50 and args.drain:
+                    started = time.perf_counter()
+                    while time.perf_counter() - started < args.drain:
+                        jobs = print_jobs(server)
+                        if not jobs.get("pending") and not jobs.get("printing"):
+                            break
+                        time.sleep(0.5)
+                    took = time.perf_counter() - started
+                    left = sum(v for k, v in print_jobs(server).items() if k in ("pending", "printing"))
+                    done = issued - printed - left
+                    result["print"].update(drain_s=round(took, 1), left_after_drain=left,
+                                           drain_per_s=round(done / took, 1) if took else None)
+            return result
+        finally:
+            stop(server)
+
+
+def paired_run(args, printer: str, connections: int) -> dict:
+    """`none` and `printer` served side by side and loaded at the same moment: whatever else the
+    machine does hits both alike, so their ratio holds where absolute figures swing 2x."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
+            tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
+        servers = {name: LiveServer(Path(home), async_mode=args.mode,
+                                    env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": name}).start()
+                   for name, home in (("none", a), (printer, b))}
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda srv: wrk(srv.url, connections, 2), servers.values()))
+                runs = dict(zip(servers, pool.map(lambda srv: wrk(srv.url, connections, args.seconds),
+                                                  servers.values())))
+            return {name: {"rps": r.get("rps"), "p50_ms": to_ms(r.get("50%", "nan")),
+                           "p99_ms": to_ms(r.get("99%", "nan"))} for name, r in runs.items()}
+        finally:
+            for server in servers.values():
+                stop(server)
+
+
+def profile(args, printer: str) -> dict:
+    """py-spy on the server (and its print worker) under the 50-client issue load."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = {}
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
+        server = LiveServer(Path(home), async_mode=args.mode,
+                            env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": printer}).start()
+        try:
+            wrk(server.url, 50, 2)
+            targets = {"server": server.proc.pid}
+            targets.update({f"worker {pid}": pid for pid in children(server.proc.pid)})
+            files = {name: Path(home) / f"{name.split()[0]}-{pid}.txt" for name, pid in targets.items()}
+            spies = [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(args.profile),
+                                       "--rate", "200", "--format", "raw", "--nonblocking", "--output", str(files[name])],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for name, pid in targets.items()]
+            wrk(server.url, 50, args.profile + 1)
+            for proc in spies:
+                proc.wait(60)
+            for name, path in files.items():
+                if path.exists():
+                    out[name] = summarise_profile(path.read_text())
+        finally:
+            stop(server)
+    return out
+
+
+GROUPS = [("sqlite3 (the database, fsync included)", ("sqlite3",)), ("sqlalchemy", ("sqlalchemy",)),
+          ("eventlet (hub, green sockets)", ("eventlet",)), ("werkzeug / flask", ("werkzeug", "flask/", "flask_")),
+          ("socketio / engineio", ("socketio", "engineio")), ("limiter", ("limits/", "flask_limiter")),
+          ("PIL (drawing)", ("PIL/",)), ("qrcode", ("qrcode",)), ("motcua printer/", ("/printer/",)),
+          ("motcua server/", ("/server/",)), ("json", ("json/",))]
+
+
+def summarise_profile(raw: str, top: int = 12) -> dict:
+    """py-spy's collapsed stacks -> where the samples end (self time) and which layer that is."""
+    leaves: dict[str, int] = {}
+    groups: dict[str, int] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        leaf = stack.split(";")[-1]
+        leaves[leaf] = leaves.get(leaf, 0) + n
+        group = next((g for g, keys in GROUPS if any(k in leaf for k in keys)), "other (stdlib, C calls)")
+        groups[group] = groups.get(group, 0) + n
+    share = lambda n: round(100 * n / total, 1) if total else 0.0  # noqa: E731
+    return {"samples": total,
+            "by_layer_pct": dict(sorted(((g, share(n)) for g, n in groups.items()), key=lambda kv: -kv[1])),
+            "top_self_pct": [[leaf[-110:], share(n)] for leaf, n in sorted(leaves.items(), key=lambda kv: -kv[1])[:top]]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", default="eventlet", choices=["eventlet", "threading"])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each printer setting, taking turns")
     parser.add_argument("--calls", type=int, default=100)
-    parser.add_argument("--boards", default="200,1000")
+    parser.add_argument("--boards", default="200", help="comma list of board counts, e.g. 200,1000")
     parser.add_argument("--sync", default="FULL", help="SQLITE_SYNCHRONOUS for the run")
-    parser.add_argument("--printer", default="none",
-                        help="PRINTER for the run; 'none' measures the queue alone (see bench_printer.py)")
+    parser.add_argument("--printer", default="preview,dummy,none",
+                        help="comma list of PRINTER settings; the first is reported first (the default: preview)")
+    parser.add_argument("--drain", type=int, default=60,
+                        help="seconds to wait after a 50-client run for its print jobs to finish (0: do not wait)")
+    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy sampling (0: none)")
+    parser.add_argument("--print-load", type=float, default=0,
+                        help="also time the calls while this many tickets a second are issued and printed")
+    parser.add_argument("--paired", type=int, default=0,
+                        help="runs of each printer setting served beside `none` and loaded at the same moment")
     parser.add_argument("--server-python", default=None,
                         help="the interpreter of a plain `pip install motcua` venv, to measure memory without "
                              "the bench's own packages (aiohttp) loaded into the server")
     parser.add_argument("--skip", default="", help="comma list: issue,calls,start")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    report = {"machine": machine(), "mode": args.mode, "database": f"SQLite WAL, synchronous={args.sync}",
-              "printer": args.printer}
-    env = {"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": args.printer}
+    printers = [p.strip() for p in args.printer.split(",") if p.strip()]
+    report: dict = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 1),
+                    "mode": args.mode, "database": f"SQLite WAL, synchronous={args.sync}", "printers": printers,
+                    "runs_each": args.repeat, "seconds_each": args.seconds}
     if "issue" not in skip:
-        for connections in (50, 10):  # a fresh server each time: every run starts from an empty hall
-            with tempfile.TemporaryDirectory() as home:
-                server = LiveServer(Path(home), async_mode=args.mode, env=env).start()
+        runs: dict[str, dict[int, list[dict]]] = {p: {50: [], 10: []} for p in printers}
+        for _ in range(args.repeat):
+            for printer in printers:  # taking turns: the machine's noise falls on every setting alike
+                for connections in (50, 10):
+                    runs[printer][connections].append(issue_run(args, printer, connections))
+                    print(f"# {printer} {connections} clients: {runs[printer][connections][-1]}", file=sys.stderr)
+        issue = {}
+        for printer in printers:
+            issue[printer] = {}
+            for connections in (50, 10):
+                rows = runs[printer][connections]
+                issue[printer][f"{connections}_clients"] = {
+                    "rps": span([round(r["rps"]) for r in rows]), "p50_ms": span([r["p50_ms"] for r in rows]),
+                    "p99_ms": span([r["p99_ms"] for r in rows]),
+                    "server_cpu_ms_per_ticket": span([r["server_cpu_ms_per_ticket"] for r in rows]), "runs": rows}
+        report["issue"] = issue
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:  # the ceiling: the same stack answering a request that does nothing
+            server = LiveServer(Path(home), async_mode=args.mode, env={"PRINTER": printers[0]}).start()
+            try:
+                r = wrk(server.url, 50, max(3, args.seconds // 2), path="/api/health")
+                report["health_50_clients"] = {"rps": r.get("rps"), "p99_ms": to_ms(r.get("99%", "nan"))}
+            finally:
+                stop(server)
+        if "none" in printers:
+            # Each run against the `none` run next to it (same turn): how much a printer costs.
+            ratios = {}
+            for printer in printers:
+                if printer == "none":
+                    continue
+                ratios[printer] = {
+                    "server_cpu_per_ticket_50": span([round(p["server_cpu_ms_per_ticket"] / n["server_cpu_ms_per_ticket"], 2)
+                                                      for p, n in zip(runs[printer][50], runs["none"][50])]),
+                    "rps_50": span([round(p["rps"] / n["rps"], 2) for p, n in zip(runs[printer][50], runs["none"][50])]),
+                    "rps_10": span([round(p["rps"] / n["rps"], 2) for p, n in zip(runs[printer][10], runs["none"][10])]),
+                    "p99_10_ms_vs_none": [[p["p99_ms"], n["p99_ms"]] for p, n in zip(runs[printer][10], runs["none"][10])],
+                }
+            report["issue_vs_none"] = ratios
+    if args.paired:
+        paired: dict = {}
+        for _ in range(args.paired):
+            for printer in printers:
+                if printer == "none":
+                    continue
+                for connections in (50, 10):
+                    run = paired_run(args, printer, connections)
+                    print(f"# paired {printer} {connections}: {run}", file=sys.stderr)
+                    paired.setdefault(printer, {}).setdefault(f"{connections}_clients", []).append(run)
+        report["paired_with_none"] = {
+            printer: {clients: {"rps_ratio": span([round(r[printer]["rps"] / r["none"]["rps"], 2) for r in rows]),
+                                "rps": span([round(r[printer]["rps"]) for r in rows]),
+                                "rps_none": span([round(r["none"]["rps"]) for r in rows]),
+                                "p99_ms": span([r[printer]["p99_ms"] for r in rows]),
+                                "p99_ms_none": span([r["none"]["p99_ms"] for r in rows]), "runs": rows}
+                      for clients, rows in by_clients.items()}
+            for printer, by_clients in paired.items()}
+    if args.profile:
+        report["profile_50_clients"] = {printers[0]: profile(args, printers[0])}
+    if "calls" not in skip:
+        report["calls"] = {}
+        for printer in printers:
+            with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
+                env = {"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": printer}
+                server = LiveServer(Path(home), async_mode=args.mode, env=env, python=args.server_python).start()
                 try:
-                    wrk(server.url, connections, 2)  # warm up
-                    r = wrk(server.url, connections, args.seconds)
-                    r.pop("raw")
-                    fields = requests.get(server.url + "/api/fields", timeout=10).json()["fields"]
-                    r["waiting_at_end"] = sum(f["waiting"] for f in fields)
-                    report[f"issue_{connections}_clients"] = r
-                    if connections == 50:  # the ceiling: the same stack answering a request that does nothing
-                        r = wrk(server.url, 50, max(3, args.seconds // 2), path="/api/health")
-                        r.pop("raw")
-                        report["health_50_clients"] = r
+                    time.sleep(1.5)  # the print worker is up (it starts in the background)
+                    entry = {"idle_rss_mb": round(rss_mb(server.proc.pid), 1),
+                             "print_worker_rss_mb": [round(rss_mb(pid), 1) for pid in children(server.proc.pid)]}
+                    for clients in map(int, args.boards.split(",")):
+                        entry[f"call_to_{clients}_boards"] = asyncio.run(call_latency(server, clients, args.calls))
+                        if args.print_load and printer != "none":
+                            entry[f"call_to_{clients}_boards_while_printing"] = asyncio.run(
+                                call_latency(server, clients, args.calls, print_load=args.print_load))
+                    report["calls"][printer] = entry
                 finally:
-                    server.stop()
-    with tempfile.TemporaryDirectory() as home:
-        server = LiveServer(Path(home), async_mode=args.mode, env=env, python=args.server_python).start()
-        try:
-            report["idle_rss_mb"] = round(rss_mb(server.proc.pid), 1)
-            if "calls" not in skip:
-                for clients in map(int, args.boards.split(",")):
-                    report[f"call_to_{clients}_boards"] = asyncio.run(call_latency(server, clients, args.calls))
-        finally:
-            server.stop()
+                    stop(server)
     if "start" not in skip:
-        report["start"] = start_time(args.mode)
+        report["start"] = {"printer": "preview", **start_time(args.mode)}
+    report["load_average_at_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

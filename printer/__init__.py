@@ -7,28 +7,26 @@ on a kiosk PC and `motcua print-test` all use the same few calls:
     data = encode_ticket(picture, qr_native=True)
     open_backend("tcp://192.168.1.50:9100").send(data, picture)
 """
-from printer.ticket import TicketPrint
-from printer.render import PAPER_DOTS, RenderedTicket, render_ticket
-from printer.encode import encode_ticket
-from printer.backends import (
-    Backend,
-    PrinterSettings,
-    PrinterStatus,
-    PrintError,
-    open_backend,
-    parse_printer_spec,
-)
+import importlib
 
-__all__ = [
-    "TicketPrint",
-    "PAPER_DOTS",
-    "RenderedTicket",
-    "render_ticket",
-    "encode_ticket",
-    "Backend",
-    "PrinterSettings",
-    "PrinterStatus",
-    "PrintError",
-    "open_backend",
-    "parse_printer_spec",
-]
+_WHERE = {
+    "TicketPrint": "printer.ticket",
+    "PAPER_DOTS": "printer.ticket",
+    "RenderedTicket": "printer.render",
+    "render_ticket": "printer.render",
+    "encode_ticket": "printer.encode",
+    "Backend": "printer.backends",
+    "PrinterSettings": "printer.backends",
+    "PrinterStatus": "printer.backends",
+    "PrintError": "printer.backends",
+    "open_backend": "printer.backends",
+    "parse_printer_spec": "printer.backends",
+}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    # Loaded on first use: the server hands tickets to its print worker and never needs Pillow itself.
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'printer' has no attribute {name!r}")

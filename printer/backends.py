@@ -13,6 +13,7 @@ Options follow a `?`, e.g. `tcp://10.0.0.9:9100?width=58&qr=native&timeout=5`:
     connect_timeout=SECONDS         opening the connection, default 2 (the kiosk uses less)
     timeout=SECONDS                 each write and status read, default 5
     status=auto|off                 ask the printer its state (DLE EOT) before and after a job
+    worker=process|thread|inline    where the server draws and sends (printer/worker.py), default process
     baud=9600                       serial speed
     in_ep=0x82&out_ep=0x01          USB endpoints
 
@@ -30,11 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from escpos.constants import HW_INIT
+from typing import TYPE_CHECKING
 
-from printer.encode import encode_ticket
-from printer.render import PAPER_DOTS, RenderedTicket, render_ticket
-from printer.ticket import TicketPrint
+from printer.ticket import PAPER_DOTS, TicketPrint
+
+if TYPE_CHECKING:
+    from printer.render import RenderedTicket
+
+HW_INIT = b"\x1b@"  # ESC @: initialise; prints nothing
 
 DLE_EOT = b"\x10\x04"
 # Printer status (1), offline cause (2), roll paper sensor (4): one byte each.
@@ -155,6 +159,8 @@ def parse_printer_spec(spec: str | None, preview_folder: Path | str | None = Non
         raise ValueError(f"PRINTER {spec!r}: width must be 58 or 80 (mm), or 384 or 576 (dots)")
     if options.get("qr", "image") not in ("image", "native"):
         raise ValueError(f"PRINTER {spec!r}: qr must be image or native")
+    if options.get("worker", "process") not in ("process", "thread", "inline"):
+        raise ValueError(f"PRINTER {spec!r}: worker must be process, thread or inline")
     return PrinterSettings(
         kind=kind,
         target=target,
@@ -174,7 +180,11 @@ class Backend:
         self.settings = settings
         self._lock = threading.Lock()
 
-    def render(self, ticket: TicketPrint) -> tuple[RenderedTicket, bytes]:
+    def render(self, ticket: TicketPrint) -> tuple["RenderedTicket", bytes]:
+        # Imported here: a server that only hands jobs to its print worker never loads Pillow.
+        from printer.encode import encode_ticket
+        from printer.render import render_ticket
+
         picture = render_ticket(ticket, self.settings.width)
         return picture, encode_ticket(picture, qr_native=self.settings.qr_native)
 
@@ -186,7 +196,7 @@ class Backend:
     def status(self, connect_timeout: float | None = None) -> PrinterStatus:
         return PrinterStatus(reachable=True)
 
-    def _deliver(self, data: bytes, picture: RenderedTicket, job_id: str, connect_timeout: float) -> None:
+    def _deliver(self, data: bytes, picture: "RenderedTicket", job_id: str, connect_timeout: float) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -214,14 +224,21 @@ class PreviewBackend(Backend):
 
 
 class DummyBackend(Backend):
-    """Keeps every job's bytes in memory, in order."""
+    """Keeps jobs' bytes in memory, in order (the last `KEEP`: a benchmark prints thousands)."""
+
+    KEEP = 100
 
     def __init__(self, settings):
         super().__init__(settings)
         self.jobs: list[tuple[str, bytes]] = []
 
     def _deliver(self, data, picture, job_id, connect_timeout):
+        self.keep(job_id, data)
+
+    def keep(self, job_id: str, data: bytes) -> None:
         self.jobs.append((job_id, data))
+        if len(self.jobs) > self.KEEP:
+            del self.jobs[0]
 
     def status(self, connect_timeout=None):
         return PrinterStatus(reachable=True, online=True, cover_open=False, paper_out=False)

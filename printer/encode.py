@@ -1,59 +1,80 @@
-"""A rendered ticket -> the ESC/POS bytes a printer receives, through python-escpos.
+"""A rendered ticket -> the ESC/POS bytes a printer receives.
 
-python-escpos writes the commands into its Dummy printer; the bytes are then
-sent by a backend (printer/backends.py). Encoding once and sending bytes
-means the exact same job can be stored, retried or handed to an agent.
+The job is: ESC @ (initialise), the picture as `GS v 0` raster images in bands
+of at most 480 rows, the QR natively (`GS ( k`, centred with `ESC a 1`) or as
+part of the picture, feed and cut. Encoding once and sending bytes means the
+exact same job can be stored, retried or handed to an agent.
 
-The job is: ESC @ (initialise), the picture as `GS v 0` raster images, the QR
-natively (`GS ( k`, centred with `ESC a 1`) or as part of the picture, feed
-and cut.
+These are the bytes python-escpos writes for the same calls (`hw("INIT")`,
+`image(impl="bitImageRaster", fragment_height=480)`, `set(align=...)`,
+`qr(native=True)`, `cut(mode="PART")`), built directly: python-escpos converts
+every picture through RGBA, L and back to 1-bit, which took most of the time of
+a ticket, where a 1-bit picture's own bytes, inverted, are the raster.
+tests/test_printer_fast.py checks them byte for byte against python-escpos.
 """
 from __future__ import annotations
 
-import copy
+from PIL import Image
 
-from typing import TYPE_CHECKING
-
-from escpos.constants import QR_ECLEVEL_M
-
-from printer.render import RenderedTicket
-
-if TYPE_CHECKING:
-    from escpos.printer import Dummy
+from printer.render import INVERT, RenderedTicket
 
 # Taller pictures are sent as several `GS v 0` bands: small printers have small buffers.
 RASTER_BAND_DOTS = 480
 
-
-def _dummy_for_width(width: int) -> "Dummy":
-    # Imported here: python-escpos loads its printer database (~0.3 s) on import, which a
-    # server start should not wait for. PrintService.start() warms it up in the background.
-    from escpos.printer import Dummy
-
-    printer = Dummy()
-    # The default profile has no paper width, which makes python-escpos skip its
-    # width check and print a warning for every picture; this copy knows the roll.
-    profile_data = copy.deepcopy(printer.profile.profile_data)
-    profile_data["media"] = {"dpi": 203, "width": {"mm": 58 if width <= 384 else 80, "pixels": width}}
-    printer.profile.profile_data = profile_data
-    return printer
+INIT = b"\x1b@"  # ESC @
+ALIGN_CENTER = b"\x1ba\x01"  # ESC a 1: GS ( k has no centring of its own
+ALIGN_LEFT = b"\x1ba\x00"
+FEED_AND_PARTIAL_CUT = b"\x1bd\x06\x1dV\x01"  # ESC d 6 (past the tear bar), GS V 1
+QR_MODEL_2, QR_ECLEVEL_M = 2, 1
 
 
 def encode_ticket(picture: RenderedTicket, qr_native: bool = True, cut: bool = True) -> bytes:
-    printer = _dummy_for_width(picture.width)
-    printer.hw("INIT")
+    head, qr, foot = picture.dots or (_dots(picture.head), _dots(picture.qr), _dots(picture.foot))
+    out = [INIT]
     if qr_native and picture.qr_url:
-        _raster(printer, picture.head)
-        printer.set(align="center")  # GS ( k has no centring of its own; ESC a applies to it
-        printer.qr(picture.qr_url, ec=QR_ECLEVEL_M, size=picture.qr_module_dots, native=True)
-        printer.set(align="left")
-        _raster(printer, picture.foot)
+        out.append(raster(picture.width, head))
+        out.append(ALIGN_CENTER)
+        out.append(qr_native_commands(picture.qr_url, picture.qr_module_dots))
+        out.append(ALIGN_LEFT)
+        out.append(raster(picture.width, foot))
     else:
-        _raster(printer, picture.full())
+        out.append(raster(picture.width, head + (qr or b"") + foot))
     if cut:
-        printer.cut(mode="PART")  # feeds past the tear bar, then cuts
-    return printer.output
+        out.append(FEED_AND_PARTIAL_CUT)
+    return b"".join(out)
 
 
-def _raster(printer: "Dummy", image) -> None:
-    printer.image(image, impl="bitImageRaster", fragment_height=RASTER_BAND_DOTS)
+def _dots(part: Image.Image | None) -> bytes | None:
+    if part is None:
+        return None
+    if part.mode != "1" or part.width % 8:
+        raise ValueError("ticket pictures must be 1-bit and a multiple of 8 dots wide")
+    return part.tobytes().translate(INVERT)
+
+
+def raster(width: int, dots: bytes) -> bytes:
+    """Rows of packed dots (a set bit a black dot), `width` dots wide, as `GS v 0` bands."""
+    row_bytes = width // 8
+    height = len(dots) // row_bytes
+    out = []
+    for top in range(0, height, RASTER_BAND_DOTS):
+        rows = min(RASTER_BAND_DOTS, height - top)
+        out.append(b"\x1dv0\x00" + row_bytes.to_bytes(2, "little") + rows.to_bytes(2, "little"))
+        out.append(dots[top * row_bytes:(top + rows) * row_bytes])
+    return b"".join(out)
+
+
+def qr_native_commands(url: str, module_dots: int) -> bytes:
+    """GS ( k: model 2, module size, error correction M, store the data, print it."""
+    data = url.encode("utf-8")
+
+    def command(fn: int, payload: bytes, m: bytes = b"") -> bytes:
+        return b"\x1d(k" + (len(payload) + len(m) + 2).to_bytes(2, "little") + b"1" + bytes((fn,)) + m + payload
+
+    return b"".join([
+        command(65, bytes((48 + QR_MODEL_2, 0))),
+        command(67, bytes((module_dots,))),
+        command(69, bytes((48 + QR_ECLEVEL_M,))),
+        command(80, data, b"0"),
+        command(81, b"", b"0"),
+    ])

@@ -8,34 +8,35 @@ The picture is kept in three parts, because the QR code between them may be
 printed natively by the printer (`GS ( k`) instead of as dots we draw:
 `head` (office ... issue time), `qr`, `foot` (QR caption, footer).
 Mode "1" pictures: 0 is a black dot, 255 is white paper.
+
+Drawing is cached (a ticket takes ~2 ms instead of ~15): every part of the
+ticket is drawn once as "ink" (where it puts black dots) and kept, keyed by
+everything that makes it look the way it does (text, size, paper width, ...),
+in bounded LRU caches. A ticket is then its parts' ink stamped on white paper.
+That is the same picture, dot for dot, because after the header (drawn in one
+piece, "In lại" band included) every part only ever adds black dots, so the
+order they land in does not matter. An admin's edit changes the key, so
+nothing stale can be served; `forget()` empties the caches (memory only).
+tests/test_printer_fast.py compares thousands of tickets against the drawing
+code as it was (tests/printer_reference.py), byte for byte.
 """
 from __future__ import annotations
 
-import enum
 import functools
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import qrcode
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from printer.ticket import TicketPrint
+from printer.qr import qr_rows
+from printer.ticket import PAPER_DOTS, PaperWidth, TicketPrint  # noqa: F401 - PAPER_DOTS: also from here
 
 FONT_DIR = Path(__file__).with_name("fonts")
 REGULAR_FONT = FONT_DIR / "DejaVuSans.ttf"
 BOLD_FONT = FONT_DIR / "DejaVuSans-Bold.ttf"
 
-
-class PaperWidth(enum.IntEnum):
-    """Printable dots across the roll at 203 dpi (8 dots/mm)."""
-
-    MM58 = 384
-    MM80 = 576
-
-
-PAPER_DOTS = {58: PaperWidth.MM58, 80: PaperWidth.MM80}
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 BLACK, WHITE = 0, 255
@@ -49,6 +50,9 @@ class RenderedTicket:
     foot: Image.Image
     qr_url: str | None
     qr_module_dots: int  # the size of one QR module, also used for the native QR
+    # head, qr and foot as packed rows of dots, a set bit a black dot (the bytes of GS v 0),
+    # when the renderer has them at hand: the encoder then need not convert the pictures.
+    dots: tuple[bytes, bytes | None, bytes] | None = None
 
     def full(self) -> Image.Image:
         """The whole ticket as one picture: the preview, and what prints when the QR is an image."""
@@ -104,11 +108,11 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
 class _Column:
     """Draws centred blocks top to bottom on a tall sheet, cropped at the end."""
 
-    def __init__(self, width: int, scale: float):
+    def __init__(self, width: int, scale: float, height: int = 3000):
         self.width = width
         self.scale = scale
         self.margin = round(8 * scale)
-        self.sheet = Image.new("1", (width, 3000), WHITE)
+        self.sheet = Image.new("1", (width, height), WHITE)
         self.draw = ImageDraw.Draw(self.sheet)
         self.draw.fontmode = "1"  # crisp dots, no grey a thermal head cannot print
         self.y = 0
@@ -185,63 +189,181 @@ def _code_font_size(code: str, max_width: int, max_size: int) -> int:
     return size
 
 
-def qr_picture(url: str, module_dots: int, width: int) -> Image.Image:
-    """The QR code as dots, centred on a strip as wide as the paper."""
-    code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=module_dots, border=2
-    )
-    code.add_data(url)
-    code.make(fit=True)
-    matrix = code.get_matrix()  # includes the quiet zone (border)
-    side = len(matrix) * module_dots
+# In a mode "1" picture's own bytes a set bit is white paper; in GS v 0 (and in `dots`) it is a black dot.
+INVERT = bytes(255 - b for b in range(256))
+
+
+def qr_dots(url: str, module_dots: int, width: int) -> tuple[bytes, int]:
+    """The QR code centred on a strip as wide as the paper, with a quiet zone of 2 modules:
+    (packed rows, a set bit a black dot; the strip's height)."""
+    size, rows = qr_rows(url)
+    border = 2
+    count = size + 2 * border
+    side = count * module_dots
     if side > width:
         raise ValueError("QR code wider than the paper; use a shorter URL")
-    small = Image.new("1", (len(matrix), len(matrix)), WHITE)
-    small.putdata([BLACK if dark else WHITE for row in matrix for dark in row])
-    strip = Image.new("1", (width, side), WHITE)
-    strip.paste(small.resize((side, side), Image.NEAREST), ((width - side) // 2, 0))
-    return strip
+    left = "0" * ((width - side) // 2 + border * module_dots)
+    right = "0" * (width - side - (width - side) // 2 + border * module_dots)
+    scale = str.maketrans({"0": "0" * module_dots, "1": "1" * module_dots})
+    quiet = b"\0" * (width // 8 * module_dots * border)
+    lines = [quiet]
+    for row in rows:
+        modules = format(row, f"0{size}b")[::-1].translate(scale)  # column 0 first
+        lines.append(int(left + modules + right, 2).to_bytes(width // 8, "big") * module_dots)
+    lines.append(quiet)
+    return b"".join(lines), side
+
+
+def qr_picture(url: str, module_dots: int, width: int) -> Image.Image:
+    """The QR code as dots, centred on a strip as wide as the paper."""
+    dots, side = qr_dots(url, module_dots, width)
+    return _picture(dots, width, side)
+
+
+def _picture(dots: bytes, width: int, height: int) -> Image.Image:
+    return Image.frombytes("1", (width, height), dots.translate(INVERT))
+
+
+# ----- the parts of a ticket, drawn once ------------------------------------------------
+CACHE_SIZE = 256  # entries per kind of part; a code's ink is ~15 KB at 80 mm, a line of text ~2 KB
+
+
+@dataclass(frozen=True)
+class _Ink:
+    """Where one part of the ticket puts black dots: `rows` full-width rows of packed dots (a set
+    bit a black dot) starting `top` dots from where the part starts, and how far it moves the pen."""
+
+    dots: bytes
+    rows: int
+    top: int
+    advance: int
+
+
+def _ink(width: int, draw) -> _Ink:
+    """Draw one part with the column code above at a known height, and keep only its ink."""
+    scale = width / PaperWidth.MM58
+    pad = round(64 * scale)  # room for marks above capitals and tails below the line
+    column = _Column(width, scale)
+    column.y = pad
+    draw(column)
+    used = column.sheet.crop((0, 0, width, min(column.sheet.height, column.y + pad)))
+    ink = ImageChops.invert(used)  # 255 where the part drew a black dot
+    box = ink.getbbox()
+    if box is None:
+        return _Ink(b"", 0, 0, column.y - pad)
+    top, bottom = box[1], box[3]
+    return _Ink(ink.crop((0, top, width, bottom)).tobytes(), bottom - top, top - pad, column.y - pad)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _header_ink(width: int, reprint: bool, unit: str, office_name: str, field_name: str) -> _Ink:
+    def draw(head: _Column) -> None:
+        if reprint:
+            head.banner("In lại", 22)
+            head.space(6)
+        if unit:
+            head.text(unit.upper(), 16)
+        head.text(office_name, 21, bold=True)
+        head.rule()
+        head.text(field_name, 21)
+        head.space(6)
+
+    return _ink(width, draw)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _text_ink(width: int, text: str, size: float, bold: bool) -> _Ink:
+    return _ink(width, lambda column: column.text(text, size, bold=bold))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _code_ink(width: int, code: str) -> _Ink:
+    return _ink(width, lambda column: column.big_code(code))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _boxed_ink(width: int, text: str, size: float) -> _Ink:
+    return _ink(width, lambda column: column.boxed(text, size))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _foot(width: int, with_qr: bool, footer: str) -> tuple[bytes, int]:
+    foot = _Column(width, width / PaperWidth.MM58)
+    foot.space(4)
+    if with_qr:
+        foot.text("Quét mã để xem lượt của ông/bà", 15)
+    if footer:
+        foot.text(footer, 17)
+    foot.space(4)
+    picture = foot.crop()
+    return picture.tobytes().translate(INVERT), picture.height
+
+
+class _Sheet:
+    """Parts stamped top to bottom on white paper as long as the pen went (as _Column.crop)."""
+
+    SHEET = 3000  # _Column's sheet: what it drew below this was cut off, and the crop filled it black
+
+    def __init__(self, width: int):
+        self.width = width
+        self.scale = width / PaperWidth.MM58
+        self.y = 0
+        self.stamps: list[tuple[_Ink, int]] = []
+
+    def put(self, ink: _Ink) -> None:
+        if ink.rows:
+            self.stamps.append((ink, self.y + ink.top))
+        self.y += ink.advance
+
+    def space(self, dots: float) -> None:
+        self.y += round(dots * self.scale)
+
+    def dots(self) -> bytes:
+        row = self.width // 8
+        height = min(self.y, self.SHEET)
+        paper = bytearray(height * row)
+        for ink, top in self.stamps:
+            first, last = max(top, 0), min(top + ink.rows, height)
+            if first >= last:
+                continue
+            here = slice(first * row, last * row)
+            ours = ink.dots[(first - top) * row:(last - top) * row]
+            paper[here] = (int.from_bytes(paper[here], "big") | int.from_bytes(ours, "big")).to_bytes(len(ours), "big")
+        return bytes(paper) + b"\xff" * (row * max(0, self.y - self.SHEET))
+
+
+def forget() -> None:
+    """Empty the drawing caches (they are keyed by content, so this only frees memory)."""
+    for cached in (_header_ink, _text_ink, _code_ink, _boxed_ink, _foot, _code_font_size):
+        cached.cache_clear()
 
 
 def render_ticket(ticket: TicketPrint, width: int = PaperWidth.MM80) -> RenderedTicket:
     """Lay the ticket out for a roll `width` dots wide (384 for 58 mm, 576 for 80 mm)."""
     if width not in (PaperWidth.MM58, PaperWidth.MM80):
         raise ValueError(f"paper width must be 384 (58 mm) or 576 (80 mm) dots, not {width}")
-    scale = width / PaperWidth.MM58  # the layout is designed at 58 mm and scaled up
-    head = _Column(width, scale)
-    if ticket.reprint:
-        head.banner("In lại", 22)
-        head.space(6)
-    if ticket.unit:
-        head.text(ticket.unit.upper(), 16)
-    head.text(ticket.office_name, 21, bold=True)
-    head.rule()
-    head.text(ticket.field_name, 21)
-    head.space(6)
-    head.big_code(_nfc(ticket.code))
+    width = int(width)
+    head = _Sheet(width)  # the layout is designed at 58 mm and scaled up
+    head.put(_header_ink(width, bool(ticket.reprint), ticket.unit or "", ticket.office_name, ticket.field_name))
+    head.put(_code_ink(width, _nfc(ticket.code)))
     head.space(10)
     if ticket.priority_label:
-        head.boxed(f"Ưu tiên: {ticket.priority_label}", 18)
+        head.put(_boxed_ink(width, f"Ưu tiên: {ticket.priority_label}", 18))
         head.space(6)
-    head.text(f"Số người đang chờ trước bạn: {ticket.people_ahead}", 19, bold=True)
-    head.text(format_issued_at(ticket), 17)
+    head.put(_text_ink(width, f"Số người đang chờ trước ông/bà: {ticket.people_ahead}", 19, True))
+    head.put(_text_ink(width, format_issued_at(ticket), 17, False))
     head.space(8)
 
     module = 5 if width == PaperWidth.MM58 else 6
-    qr = qr_picture(ticket.qr_url, module, width) if ticket.qr_url else None
-
-    foot = _Column(width, scale)
-    foot.space(4)
-    if qr is not None:
-        foot.text("Quét mã để xem lượt của bạn", 15)
-    if ticket.footer:
-        foot.text(ticket.footer, 17)
-    foot.space(4)
+    head_dots = head.dots()
+    qr = qr_dots(ticket.qr_url, module, width) if ticket.qr_url else None
+    foot_dots, foot_rows = _foot(width, qr is not None, ticket.footer or "")
     return RenderedTicket(
-        width=int(width),
-        head=head.crop(),
-        qr=qr,
-        foot=foot.crop(),
+        width=width,
+        head=_picture(head_dots, width, head.y),
+        qr=_picture(qr[0], width, qr[1]) if qr else None,
+        foot=_picture(foot_dots, width, foot_rows),
         qr_url=ticket.qr_url or None,
         qr_module_dots=module,
+        dots=(head_dots, qr[0] if qr else None, foot_dots),
     )

@@ -2,8 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import asdict, dataclass
 from typing import Any
+
+
+class PaperWidth(enum.IntEnum):
+    """Printable dots across the roll at 203 dpi (8 dots/mm)."""
+
+    MM58 = 384
+    MM80 = 576
+
+
+PAPER_DOTS = {58: PaperWidth.MM58, 80: PaperWidth.MM80}
 
 PRIORITY_LABELS_VI = {
     "elderly": "Người cao tuổi",

@@ -165,7 +165,7 @@ def _attach_printing(app: Flask, services: Services) -> None:
         from .printing import PrintService
     except ImportError:  # the printer package is optional in a minimal install
         return
-    services.printing = PrintService(services.storage, services.config, socketio=socketio)
+    services.printing = PrintService(services.storage, services.config, socketio=socketio, engine=services.engine)
     try:
         from .api.printing import bp as printing_bp
 

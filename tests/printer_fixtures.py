@@ -114,11 +114,15 @@ class FakeNetworkPrinter:
 
     `up=False` closes the listening socket (connections are refused); `drop_after`
     hangs up after that many bytes of a connection; `status` is its DLE EOT answer
-    (None: a printer that never answers status queries).
+    (None: a printer that never answers status queries). `stall` seconds: the next
+    `stalls` connections take the job and then hold back their confirmation (the
+    status answer after the job) that long, like a printer busy printing.
     """
 
     status: bytes | None = ONLINE
     drop_after: int | None = None
+    stall: float = 0.0
+    stalls: int = 0
     port: int = 0
     received: bytearray = field(default_factory=bytearray)
     connections: int = 0
@@ -174,6 +178,8 @@ class FakeNetworkPrinter:
         mine = bytearray()  # this connection's bytes, parsed as a whole so picture data stays data
         with self._lock:
             self.per_connection.append(mine)
+            stalled = self.stalls > 0
+            self.stalls -= stalled
         answered = 0
         with conn:
             while True:
@@ -196,8 +202,10 @@ class FakeNetworkPrinter:
                 if self.status is None:
                     continue  # a printer that never answers status queries
                 queries = [c for c in parse_escpos(bytes(mine)) if c.name == "status" and c.args]
-                for cmd in queries[answered:]:
+                for number, cmd in enumerate(queries[answered:], start=answered):
                     index = {1: 0, 2: 1, 4: 2}.get(cmd.args[0])
+                    if stalled and number == 3:  # the first query after the job: still printing
+                        time.sleep(self.stall)
                     if index is not None:
                         try:
                             conn.sendall(self.status[index:index + 1])
@@ -239,12 +247,23 @@ def seed_office(storage) -> int:
     from server.models import Field, Office
 
     with storage.write() as s:
-        s.add(Office(name="Trung tâm Phục vụ hành chính công phường Đống Đa", unit="UBND phường Đống Đa",
-                     settings={}))
-        field_row = Field(code="ho-tich", name="Hộ tịch", prefix="A", active=True, position=0, hours=[])
+        office = Office(slug="dong-da", name="Trung tâm Phục vụ hành chính công phường Đống Đa",
+                        unit="UBND phường Đống Đa", settings={})
+        s.add(office)
+        s.flush()
+        field_row = Field(office_id=office.id, code="ho-tich", name="Hộ tịch", prefix="A", active=True,
+                          position=0, hours=[])
         s.add(field_row)
         s.flush()
         return field_row.id
+
+
+def _office_id(session) -> int:
+    from sqlalchemy import select
+
+    from server.models import Office
+
+    return session.scalars(select(Office.id).order_by(Office.id)).first()
 
 
 def add_ticket(storage, field_id: int, number: int, *, priority: str | None = None,
@@ -254,7 +273,7 @@ def add_ticket(storage, field_id: int, number: int, *, priority: str | None = No
 
     issued_at = issued_at or dt.datetime(2025, 11, 25, 1, 0, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=number)
     with storage.write() as s:
-        ticket = Ticket(code=f"A{number:03d}", number=number, service_day=dt.date(2025, 11, 25),
+        ticket = Ticket(office_id=_office_id(s), code=f"A{number:03d}", number=number, service_day=dt.date(2025, 11, 25),
                         issued_field_id=field_id, field_id=field_id, priority=priority,
                         priority_rank=0 if priority else 1, status=status, token=f"tok-{number}-{time.time_ns()}",
                         device_id=device_id, issued_at=issued_at, call_count=0)
@@ -267,7 +286,7 @@ def add_kiosk(storage, settings: dict | None = None) -> int:
     from server.models import Device
 
     with storage.write() as s:
-        device = Device(kind="kiosk", name="Kiosk sảnh", created_at=dt.datetime.now(dt.timezone.utc),
+        device = Device(office_id=_office_id(s), kind="kiosk", name="Kiosk sảnh", created_at=dt.datetime.now(dt.timezone.utc),
                         settings=settings or {})
         s.add(device)
         s.flush()

@@ -311,6 +311,6 @@ def admin_overview():
     state = engine().state(office=_office())
     failed = []
     if services().printing is not None:
-        failed = services().printing.jobs(status="failed")
+        failed = services().printing.jobs(status="failed", office=_office())
     return jsonify(counters=state["counters"], fields=state["fields"], print_failures=failed,
                    printing=services().printing is not None)

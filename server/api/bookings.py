@@ -124,13 +124,14 @@ def check_in():
     device, user = current_device(), current_user()
     if services().config.ticket_issuers == "kiosks" and (device is None or device.kind != "kiosk") and user is None:
         raise api_error(403, "kiosk_required", "Xin mời ông/bà xác nhận lịch hẹn tại máy lấy số trong sảnh.")
-    from .tickets import _print as print_ticket
+    from .tickets import print_ticket
     from .util import track_url
 
+    context = {"base_url": public_base_url()}
     ticket, made = engine().check_in(code, office=current_office().id, device_id=device.id if device else None,
-                                     issued_from=request.remote_addr, context={"base_url": public_base_url()})
+                                     issued_from=request.remote_addr, context=context)
     ticket["track_url"] = track_url(ticket["token"])
-    ticket.update(print_ticket(ticket, device))
+    ticket.update(print_ticket(ticket, device, context))
     if user is not None:  # a clerk checked the citizen in: the paper goes to the citizen, not the token
         ticket.pop("token", None)
         ticket.pop("track_url", None)

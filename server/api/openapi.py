@@ -258,7 +258,8 @@ SCHEMAS = {
                                                 "rated": {"type": "boolean"}}},
     "IssuedTicket": {"type": "object", "properties": {
         **TICKET_PROPS, "track_url": {"type": "string"}, "printed": {"type": "boolean"},
-        "print_status": {"type": "string", "enum": ["printed", "pending", "failed", "none"]}}},
+        "print_status": {"type": "string", "enum": ["queued", "printing", "printed", "pending", "failed",
+                                                    "cancelled", "none"]}}},
     "FieldSummary": {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "hint": {"type": "string"},
         "prefix": {"type": "string"}, "waiting": {"type": "integer"}, "estimated_wait_s": {"type": "integer"},

@@ -8,7 +8,7 @@ from ..tenancy import current_office
 from ..extensions import limiter
 from . import bp
 from .errors import api_error, json_body
-from .util import engine, services, track_url
+from .util import engine, public_base_url, services, track_url
 
 MAX_KEY = 200
 
@@ -51,11 +51,12 @@ def issue_ticket():
     if services().config.ticket_issuers == "kiosks" and (device is None or device.kind != "kiosk"):
         raise api_error(403, "kiosk_required", "Chỉ máy lấy số của cơ quan mới cấp được số thứ tự. "
                                                "Xin mời ông/bà lấy số tại máy lấy số trong sảnh.")
+    context = {"base_url": public_base_url()}  # for the QR on the paper; the print spool's hook reads it
     ticket = engine().issue_ticket(field, priority, idempotency_key=key, device_id=device.id if device else None,
-                                   issued_from=request.remote_addr, office=current_office().id)
+                                   issued_from=request.remote_addr, office=current_office().id, context=context)
     replayed = ticket.pop("replayed", False)
     ticket["track_url"] = track_url(ticket["token"])
-    ticket.update(_print(ticket, device))
+    ticket.update(print_ticket(ticket, device, context))
     response = jsonify(ticket)
     response.status_code = 201
     if replayed:
@@ -63,19 +64,20 @@ def issue_ticket():
     return response
 
 
-def _print(ticket: dict, device) -> dict:
-    """Hand the committed ticket to the spool; a printer failure never fails the issue."""
+def print_ticket(ticket: dict, device, context: dict) -> dict:
+    """Hand the committed ticket to the spool and answer at once: the print is `queued` (the kiosk
+    hears how it went as `print_status`). A printer failure never fails the issue."""
     printing = services().printing
     if printing is None:
         return {"printed": False, "print_status": "none"}
     try:
         # Also on a replayed request: the job id comes from the ticket, so a job that exists is
         # answered as it stands, and one that a crash kept from being stored is made now.
-        result = printing.submit_token(ticket["token"], device.id if device else None, ticket["track_url"])
+        result = printing.after_issue(ticket, context, device.id if device else None)
     except Exception:  # the spool records its own failures; the ticket stands
         services().app_logger.exception("print submit failed for %s", ticket["code"])
         return {"printed": False, "print_status": "failed"}
-    return {"printed": bool(result.get("printed")), "print_status": result.get("status", "pending")}
+    return {"printed": bool(result.get("printed")), "print_status": result.get("print_status", "pending")}
 
 
 @bp.get("/tickets/<token>")

@@ -25,7 +25,9 @@ def _next_waiting(postgres: bool):
              .where(Ticket.status == "waiting", Ticket.field_id.in_(bindparam("field_ids", expanding=True)),
                     Ticket.service_day == bindparam("day"))
              .order_by(*queue_order(bindparam("now"))).limit(1))
-    return query.with_for_update(skip_locked=True) if postgres else query
+    # KEY SHARE: a transaction that only references a waiting ticket (an event, a print job's
+    # outcome) holds a key-share lock on it, which SKIP LOCKED must not mistake for a claim.
+    return query.with_for_update(skip_locked=True, key_share=True) if postgres else query
 
 
 # call_next's statements, built once: the clerk's most frequent action.

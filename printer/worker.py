@@ -1,0 +1,363 @@
+"""Drawing, encoding and sending tickets away from the server's request handling.
+
+The server's spool (server/printing.py) keeps the database; this module only
+touches printers. It hands a job (`{"op": "print", "printer": spec, "job_id",
+"ticket": TicketPrint, ...}`) to a worker and gets back what happened
+(`{"ok": True}` or `{"ok": False, "error": "...", "retryable": bool}`), without
+ever blocking the thread or event loop that asked.
+
+Workers (the PRINTER option `worker=`):
+  process (default)  `python -m printer.worker`, a child process at a lower CPU
+                     priority that draws and sends; replies come back over a pipe.
+                     Drawing never competes with requests for the server's GIL, and
+                     a busy machine serves requests first.
+  thread             an OS thread of the server (eventlet's tpool, or the spool's own
+                     thread in threading mode): no second process, but drawing takes
+                     the GIL from the requests while it runs.
+  inline             the caller's own thread (tests, `motcua print-test`).
+
+Jobs to one printer are done one at a time, in the order given; different
+printers do not wait for each other. A dummy printer's bytes travel back in the
+reply (`data`), so the server keeps them in memory as before.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from printer.backends import PrintError, open_backend
+
+log = logging.getLogger(__name__)
+FRAME = struct.Struct(">I")
+WORKER_KINDS = ("process", "thread", "inline")
+
+
+# ----- what a worker does, wherever it runs ----------------------------------------------
+_backends: dict[tuple[str, str], Any] = {}
+
+
+def _backend(request: dict):
+    key = (request["printer"], str(request.get("preview") or ""))
+    backend = _backends.get(key)
+    if backend is None:
+        backend = _backends[key] = open_backend(key[0], preview_folder=key[1] or None)
+    return backend
+
+
+def run_job(request: dict) -> dict:
+    """Do one request here and now; never raises."""
+    op = request.get("op")
+    try:
+        if op == "print":
+            backend = _backend(request)
+            backend.print_ticket(request["ticket"], request["job_id"], connect_timeout=request.get("connect_timeout"))
+            reply: dict = {"ok": True}
+            if hasattr(backend, "jobs"):  # the dummy: its bytes go back to whoever keeps them
+                reply["data"] = backend.jobs.pop()[1]
+            return reply
+        if op == "status":
+            return {"ok": True, "status": _backend(request).status(request.get("connect_timeout")).to_dict()}
+        if op == "forget":
+            from printer.render import forget
+
+            forget()
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown op {op!r}", "retryable": False}
+    except PrintError as exc:
+        return {"ok": False, "error": exc.message, "retryable": exc.retryable}
+    except Exception as exc:  # a bug or an unexpected device error: we cannot know what printed
+        log.exception("print worker: %s", op)
+        return {"ok": False, "error": f"Lỗi không xác định khi in: {exc}", "retryable": False}
+
+
+def printer_key(request: dict) -> tuple[str, str]:
+    return request.get("printer", ""), str(request.get("preview") or "")
+
+
+# ----- the caller's side ------------------------------------------------------------------
+class Pending:
+    """A request on its way. `wait()` blocks only the greenlet or thread that calls it."""
+
+    def __init__(self):
+        self._done = threading.Event()  # green under eventlet's monkey patching, as the callers are
+        self.reply: dict | None = None
+
+    def resolve(self, reply: dict) -> None:
+        self.reply = reply
+        self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> dict | None:
+        self._done.wait(timeout)
+        return self.reply
+
+
+def _gone(op: str | None) -> dict:
+    # The worker died with the job in hand: it may or may not be on paper.
+    return {"ok": False, "retryable": False,
+            "error": "Tiến trình in dừng đột ngột; vé có thể đã in hoặc chưa" if op == "print"
+            else "Tiến trình in dừng đột ngột"}
+
+
+class InlineWorker:
+    kind = "inline"
+
+    def submit(self, request: dict) -> Pending:
+        pending = Pending()
+        pending.resolve(run_job(request))
+        return pending
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadWorker:
+    """OS threads of this process: eventlet's tpool under eventlet, else one thread per printer."""
+
+    kind = "thread"
+
+    def __init__(self):
+        self._tpool = None
+        if "eventlet" in sys.modules:  # imported (and patched) by `motcua run` under eventlet, never here
+            import eventlet.patcher
+
+            if eventlet.patcher.is_monkey_patched("thread"):
+                from eventlet import tpool
+
+                self._tpool = tpool
+        # One queue and one feeder per printer: its jobs go one at a time, in order (a printer's
+        # lock is a green lock under eventlet, and two OS threads must never wait on one).
+        self._queues: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, request: dict) -> Pending:
+        import queue
+
+        pending = Pending()
+        key = printer_key(request)
+        with self._lock:
+            jobs = self._queues.get(key)
+            if jobs is None:
+                jobs = self._queues[key] = queue.Queue()
+                threading.Thread(target=self._feed, args=(jobs,), name=f"print {key[0]}", daemon=True).start()
+        jobs.put((request, pending))
+        return pending
+
+    def _feed(self, jobs) -> None:
+        while True:
+            request, pending = jobs.get()
+            if self._tpool is not None:
+                pending.resolve(self._tpool.execute(run_job, request))  # this green thread waits, the hub runs
+            else:
+                pending.resolve(run_job(request))
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessWorker:
+    """`python -m printer.worker` as a child process; one serves every printer of this process."""
+
+    kind = "process"
+    nice = 10  # a busy machine answers kiosks and boards first; printing takes what is left
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._pending: dict[int, tuple[Pending, str | None]] = {}
+        self._next_id = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def _ensure_started(self) -> subprocess.Popen:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            return proc
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "printer.worker", "--nice", str(self.nice)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+            cwd=str(Path(__file__).resolve().parents[1]), close_fds=True,
+        )
+        self._proc = proc
+        threading.Thread(target=self._read_replies, args=(proc,), name="motcua-print-replies",
+                         daemon=True).start()
+        return proc
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_started()
+
+    def submit(self, request: dict) -> Pending:
+        pending = Pending()
+        op = request.get("op")
+        with self._lock:
+            self._next_id += 1
+            request_id = self._next_id
+            body = pickle.dumps({**request, "id": request_id}, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                proc = self._ensure_started()
+            except OSError as exc:  # nothing was sent anywhere: safe to try again later
+                log.warning("print worker cannot start: %s", exc)
+                pending.resolve({"ok": False, "retryable": True, "error": f"Không khởi động được tiến trình in: {exc}"})
+                return pending
+            self._pending[request_id] = (pending, op)
+            try:
+                proc.stdin.write(FRAME.pack(len(body)) + body)
+                proc.stdin.flush()
+            except (OSError, ValueError) as exc:  # the child is going; its reader answers for it
+                log.warning("print worker unreachable: %s", exc)
+                if self._pending.pop(request_id, None) is not None:
+                    pending.resolve(_gone(op))
+        return pending
+
+    def _read_replies(self, proc: subprocess.Popen) -> None:
+        stream = proc.stdout
+        try:
+            while True:
+                head = _read_exactly(stream, FRAME.size)
+                if head is None:
+                    break
+                body = _read_exactly(stream, FRAME.unpack(head)[0])
+                if body is None:
+                    break
+                reply = pickle.loads(body)
+                with self._lock:
+                    waiting = self._pending.pop(reply.pop("id", None), None)
+                if waiting is not None:
+                    waiting[0].resolve(reply)
+        except Exception:  # a broken pipe or a bad frame: the child is no use any more
+            log.exception("print worker replies")
+        finally:
+            with self._lock:
+                if self._proc is proc:
+                    self._proc = None
+                left, self._pending = self._pending, {}
+            try:
+                proc.kill()
+            except OSError:
+                pass
+            for pending, op in left.values():
+                pending.resolve(_gone(op))
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                proc.stdin.close()  # the child finishes the job in hand and leaves
+            except OSError:
+                pass
+
+
+def _read_exactly(stream, count: int) -> bytes | None:
+    data = b""
+    while len(data) < count:
+        chunk = stream.read(count - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+_shared_process_worker: ProcessWorker | None = None
+_shared_lock = threading.Lock()
+
+
+def open_worker(kind: str):
+    """The worker of that kind; the process worker is one per server process, shared by its spools."""
+    global _shared_process_worker
+    if kind == "inline":
+        return InlineWorker()
+    if kind == "thread":
+        return ThreadWorker()
+    if kind != "process":
+        raise ValueError(f"print worker must be one of {', '.join(WORKER_KINDS)}, not {kind!r}")
+    with _shared_lock:
+        if _shared_process_worker is None:
+            _shared_process_worker = ProcessWorker()
+            atexit.register(_shared_process_worker.close)
+        return _shared_process_worker
+
+
+# ----- the child process -------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import queue
+
+    parser = argparse.ArgumentParser(description="motcua print worker (started by the server)")
+    parser.add_argument("--nice", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.nice:
+        try:
+            os.nice(args.nice)
+        except OSError:
+            pass
+    # The protocol owns the real stdout; anything a library prints goes to stderr instead.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr
+    requests = sys.stdin.buffer
+    write_lock = threading.Lock()
+    queues: dict[tuple[str, str], queue.Queue] = {}
+    threads: list[threading.Thread] = []
+    leaving = threading.Event()  # the server went away: start nothing new
+
+    def reply(request_id, answer: dict) -> None:
+        body = pickle.dumps({**answer, "id": request_id}, protocol=pickle.HIGHEST_PROTOCOL)
+        with write_lock:
+            replies.write(FRAME.pack(len(body)) + body)
+            replies.flush()
+
+    def serve(jobs: queue.Queue) -> None:
+        while True:
+            request = jobs.get()
+            if request is None or leaving.is_set():
+                return
+            try:
+                reply(request.get("id"), run_job(request))
+            except OSError:  # nobody is listening any more
+                return
+
+    while True:
+        head = _read_exactly(requests, FRAME.size)
+        if head is None:
+            break
+        body = _read_exactly(requests, FRAME.unpack(head)[0])
+        if body is None:
+            break
+        request = pickle.loads(body)
+        if request.get("op") == "forget":
+            reply(request.get("id"), run_job(request))
+            continue
+        key = printer_key(request)
+        jobs = queues.get(key)
+        if jobs is None:  # one thread per printer: a slow printer holds up only its own jobs
+            jobs = queues[key] = queue.Queue()
+            thread = threading.Thread(target=serve, args=(jobs,), name=f"print {key[0]}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        jobs.put(request)
+    # The server went away: finish the job each printer has in hand (a ticket cut in half is worse)
+    # and start no other; those stay `printing` in the database, and a restart fails them for the admin.
+    leaving.set()
+    for jobs in queues.values():
+        jobs.put(None)
+    for thread in threads:
+        thread.join(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s print-worker %(levelname)s %(message)s")
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""Printing never holds up issuing: the kiosk's answer comes before any drawing or sending,
+the print job commits with the ticket, and the kiosk hears how its print went."""
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+from sqlalchemy import delete, func, select
+
+from printer.agent import PrinterAgent
+from printer.worker import ProcessWorker
+from server.models import Device, Event, PrintJob, Ticket
+from server.printing import PrintService, first_print_job_id
+from server.storage import Storage
+from tests.live import LiveServer
+from tests.printer_fixtures import (
+    PAPER_OUT, FakeNetworkPrinter, add_ticket, make_config, make_storage, seed_office, wait_until,
+)
+
+
+def jobs_of(storage, ticket_id=None):
+    with storage.read() as s:
+        query = select(PrintJob)
+        if ticket_id is not None:
+            query = query.where(PrintJob.ticket_id == ticket_id)
+        return s.scalars(query.order_by(PrintJob.created_at)).all()
+
+
+def job_status(storage, job_id):
+    with storage.read() as s:
+        job = s.get(PrintJob, job_id)
+        return job.status if job else None
+
+
+# ----- one commit ---------------------------------------------------------------------------
+def test_a_ticket_is_committed_with_its_first_print_job_or_not_at_all(app, client):
+    services = app.extensions["motcua"]
+    storage, engine = services.storage, services.engine
+    assert services.printing._write_first_job in engine.issue_hooks  # app.py: PrintService(…, engine=engine)
+    seen = []
+
+    def later_hook(conn, issued):
+        # Inside the ticket's transaction, after the spool's hook: the job is already there.
+        seen.append(conn.execute(select(PrintJob.status, PrintJob.ticket_id, PrintJob.qr_url)
+                                 .where(PrintJob.id == first_print_job_id(issued.token))).one())
+        if issued.code == "A002":
+            raise RuntimeError("something after the job fails: the whole issue rolls back")
+
+    engine.issue_hooks.append(later_hook)
+    first = client.post("/api/tickets", json={"field": "ho-tich"})
+    assert first.status_code == 201
+    body = first.get_json()
+    assert body["print_status"] == "queued" and body["printed"] is False
+    with storage.read() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.token == body["token"]))
+    status, job_ticket, qr_url = seen[0]
+    assert status == "pending" and job_ticket == ticket_id and qr_url == body["track_url"]
+
+    failed = client.post("/api/tickets", json={"field": "ho-tich"})
+    assert failed.status_code == 500 and len(seen) == 2
+    with storage.read() as s:
+        assert s.scalar(select(func.count(Ticket.id))) == 1
+        assert s.scalar(select(func.count(PrintJob.id))) == 1
+    # and the one ticket prints, once
+    assert wait_until(lambda: job_status(storage, first_print_job_id(body["token"])) == "printed", timeout=15)
+    assert [job_id for job_id, _ in services.printing.backend.jobs] == [first_print_job_id(body["token"])]
+
+
+def test_the_paper_is_the_same_as_the_waiting_path_would_print(app, client):
+    """The dispatcher reads tickets in batches; what it prints is what submit() would have printed."""
+    services = app.extensions["motcua"]
+    storage, spool = services.storage, services.printing
+    tickets = [client.post("/api/tickets", json={"field": f, "priority": p}).get_json()
+               for f, p in (("ho-tich", None), ("ho-tich", "elderly"), ("chung-thuc", None), ("ho-tich", None))]
+    ids = [first_print_job_id(t["token"]) for t in tickets]
+    assert wait_until(lambda: all(job_status(storage, j) == "printed" for j in ids), timeout=15)
+    printed = dict(spool.backend.jobs)
+    for job_id, ticket in zip(ids, tickets):
+        with storage.read() as s:
+            job = s.get(PrintJob, job_id)
+            # people ahead as the issuing answer counted them (a priority ticket may have come since)
+            expected = spool._ticket_print(s, s.get(Ticket, job.ticket_id), job, ahead=ticket["ahead"])
+        assert printed[job_id] == spool.backend.render(expected)[1], expected
+
+
+def test_a_replay_answers_the_job_as_it_stands_and_makes_a_lost_one_now(app, client):
+    services = app.extensions["motcua"]
+    storage = services.storage
+    headers = {"Idempotency-Key": "kiosk-2-tap-9"}
+    first = client.post("/api/tickets", json={"field": "ho-tich"}, headers=headers).get_json()
+    assert first["print_status"] == "queued"
+    job_id = first_print_job_id(first["token"])
+    assert wait_until(lambda: job_status(storage, job_id) == "printed", timeout=15)
+    again = client.post("/api/tickets", json={"field": "ho-tich"}, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["printed"] is True and again.get_json()["print_status"] == "printed"
+    assert [j for j, _ in services.printing.backend.jobs] == [job_id]  # not printed a second time
+
+    # A ticket whose job never got stored (issued before printing was on): the replay makes it now.
+    with storage.write() as s:
+        s.execute(delete(PrintJob).where(PrintJob.id == job_id))
+    once_more = client.post("/api/tickets", json={"field": "ho-tich"}, headers=headers).get_json()
+    assert once_more["print_status"] == "queued"
+    assert wait_until(lambda: job_status(storage, job_id) == "printed", timeout=15)
+    with storage.read() as s:
+        assert s.scalar(select(func.count(PrintJob.id))) == 1
+
+
+# ----- the worker's failures are recorded as before --------------------------------------------
+@pytest.fixture
+def spool_world(tmp_path):
+    storage = make_storage(tmp_path)
+    field_id = seed_office(storage)
+    printer = FakeNetworkPrinter()
+    worker = ProcessWorker()
+    yield storage, field_id, printer, worker
+    worker.close()
+    printer.close()
+    storage.dispose()
+
+
+def events_of(storage, kind):
+    with storage.read() as s:
+        return s.scalars(select(Event).where(Event.kind == kind).order_by(Event.id)).all()
+
+
+def test_failures_in_the_worker_process_are_recorded_as_before(spool_world, tmp_path):
+    storage, field_id, printer, worker = spool_world
+    spool = PrintService(storage, make_config(tmp_path, printer.spec), worker=worker)
+    assert spool.asynchronous
+
+    # Printer off: nothing was sent, so the job waits for another try.
+    printer.up = False
+    off = spool.enqueue_token(_token(storage, add_ticket(storage, field_id, 1)))
+    assert off["print_status"] == "queued"
+    assert wait_until(lambda: events_of(storage, "print_failed"), timeout=10)
+    failure = events_of(storage, "print_failed")[-1]
+    assert failure.data["retryable"] is True and failure.data["attempt"] == 1
+    assert failure.data["printer"] == spool.backend.settings.spec and failure.data["error"]
+    row = jobs_of(storage)[0]
+    assert row.status == "pending" and row.next_attempt_at is not None
+
+    # The connection breaks in the middle of the picture: failed, for a person to decide.
+    printer.up = True
+    printer.drop_after = 8000
+    cut = spool.enqueue_token(_token(storage, add_ticket(storage, field_id, 2)))
+    job_id = cut["job_id"]
+    assert wait_until(lambda: job_status(storage, job_id) == "failed", timeout=10)
+    assert events_of(storage, "print_failed")[-1].data["retryable"] is False
+    assert printer.jobs() == []
+
+
+def test_a_worker_killed_mid_print_leaves_the_job_failed_never_resent(spool_world, tmp_path):
+    storage, field_id, printer, worker = spool_world
+    printer.stall, printer.stalls = 10.0, 1  # takes the job, then keeps the worker waiting
+    spool = PrintService(storage, make_config(tmp_path, printer.spec + "?timeout=20"), worker=worker)
+    result = spool.enqueue_token(_token(storage, add_ticket(storage, field_id, 1)))
+    assert wait_until(lambda: len(printer.jobs()) == 1, timeout=10)
+    assert job_status(storage, result["job_id"]) == "printing"
+    os.kill(worker.pid, signal.SIGKILL)
+    assert wait_until(lambda: job_status(storage, result["job_id"]) == "failed", timeout=10)
+    failure = events_of(storage, "print_failed")[-1]
+    assert failure.data["retryable"] is False and "dừng đột ngột" in failure.data["error"]
+    # the next job gets a new worker
+    printer.stall = 0
+    second = spool.enqueue_token(_token(storage, add_ticket(storage, field_id, 2)))
+    assert wait_until(lambda: job_status(storage, second["job_id"]) == "printed", timeout=15)
+    assert spool.retry_due() == 0 and len(printer.jobs()) == 2
+
+
+def _token(storage, ticket_id):
+    with storage.read() as s:
+        return s.get(Ticket, ticket_id).token
+
+
+# ----- live servers, both async modes --------------------------------------------------------------
+class Kiosk:
+    """A paired kiosk: issues with its device token and follows its tickets on a socket."""
+
+    def __init__(self, server: LiveServer):
+        self.server = server
+        r = requests.post(server.url + "/api/devices/pair", json={"code": server.pairing_code("kiosk")}, timeout=10)
+        assert r.status_code == 200, r.text
+        self.token, self.device_id = r.json()["token"], r.json()["device"]["id"]
+        self.events: list[dict] = []
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("print_status", self.events.append)
+        self.sio.connect(server.url, transports=["websocket"], auth={"device_token": self.token}, wait_timeout=10)
+
+    def issue(self, field: str = "ho-tich") -> tuple[dict, float]:
+        started = time.monotonic()
+        r = requests.post(self.server.url + "/api/tickets", json={"field": field},
+                          headers={"X-Device-Token": self.token}, timeout=10)
+        took = time.monotonic() - started
+        assert r.status_code == 201, r.text
+        return r.json(), took
+
+    def follow(self, token: str) -> dict:
+        return self.sio.call("follow", {"token": token}, timeout=10)
+
+    def heard(self, token: str, status: str, timeout: float = 15) -> bool:
+        return wait_until(lambda: any(e["token"] == token and e["status"] == status for e in self.events), timeout)
+
+    def close(self):
+        self.sio.disconnect()
+
+
+def _admin_jobs(server: LiveServer) -> dict[str, dict]:
+    headers = server.login(*server.admin)
+    jobs = requests.get(server.url + "/api/print-jobs", headers=headers, timeout=10).json()["jobs"]
+    return {job["ticket_code"]: job for job in jobs}
+
+
+@pytest.fixture(params=["eventlet", "threading"])
+def mode(request):
+    return request.param
+
+
+@pytest.mark.slow
+def test_the_kiosk_hears_how_its_print_went(tmp_path, mode):
+    printer = FakeNetworkPrinter(stall=1.5, stalls=2)
+    server = LiveServer(tmp_path / "live", async_mode=mode, env={"PRINTER": printer.spec + "?timeout=10"}).start()
+    kiosk = board = None
+    try:
+        kiosk = Kiosk(server)
+        board = Kiosk(server)  # another socket that follows nothing
+        ticket, took = kiosk.issue()
+        assert ticket["print_status"] == "queued" and ticket["printed"] is False
+        ack = kiosk.follow(ticket["token"])
+        assert ack["code"] == ticket["code"] and ack["print"]["status"] in ("pending", "printing")
+        assert kiosk.heard(ticket["token"], "printed")
+        event = next(e for e in kiosk.events if e["token"] == ticket["token"])
+        assert event == {"token": ticket["token"], "status": "printed", "printed": True}
+
+        # The printer runs out of paper while printing the next one: the kiosk shows the QR.
+        second, _ = kiosk.issue()
+        assert kiosk.follow(second["token"])["print"]["status"] in ("pending", "printing")
+        assert wait_until(lambda: len(printer.jobs()) == 2, timeout=10)
+        printer.status = PAPER_OUT  # its confirmation, still held back, will say so
+        assert kiosk.heard(second["token"], "failed")
+        assert [e["printed"] for e in kiosk.events if e["token"] == second["token"]] == [False]
+        time.sleep(0.3)
+        assert board.events == []  # print news goes to the ticket's room only
+    finally:
+        for client in (kiosk, board):
+            if client:
+                client.close()
+        server.stop()
+        printer.close()
+
+
+@pytest.mark.slow
+def test_a_slow_printer_never_holds_up_the_other_kiosks(tmp_path, mode):
+    """The server's printer takes the first ticket and stays busy with it for 5 s. Meanwhile other
+    kiosks (and the same one) get their tickets at once, and a kiosk with its own printer (an
+    agent on the kiosk PC) prints; then the server's printer prints the rest, each once, in order."""
+    slow = FakeNetworkPrinter(stall=5.0, stalls=1)
+    own = FakeNetworkPrinter()
+    server = LiveServer(tmp_path / "live", async_mode=mode, env={"PRINTER": slow.spec + "?timeout=10"}).start()
+    kiosks, agent = [], None
+    try:
+        a, b, c = kiosks = [Kiosk(server) for _ in range(3)]
+        storage = Storage(f"sqlite:///{server.home / 'motcua-data' / 'motcua.db'}", synchronous="NORMAL")
+        with storage.write() as s:
+            s.get(Device, c.device_id).settings = {"printer": "agent"}
+        storage.dispose()
+        agent = PrinterAgent(server.url, c.token, own.spec, state_dir=tmp_path / "agent")
+        threading.Thread(target=agent.run, daemon=True).start()
+        assert agent.connected.wait(15)
+
+        first, took = a.issue()
+        assert took < 1.0 and first["print_status"] == "queued"
+        assert wait_until(lambda: len(slow.jobs()) == 1, timeout=10)  # on the printer, which now stalls
+        stall_began = time.monotonic()
+        answers = [k.issue() for k in (b, b, a, c, b)]
+        answered_within = time.monotonic() - stall_began
+        assert max(took for _, took in answers) < 1.0, [took for _, took in answers]
+        assert answered_within < 2.5  # all of them while the first ticket was still printing
+        assert all(t["print_status"] == "queued" for t, _ in answers)
+
+        at_c = answers[3][0]
+        followed = c.follow(at_c["token"])["print"]
+        assert followed["status"] in ("pending", "printed")
+        assert wait_until(lambda: len(own.jobs()) == 1, timeout=4)  # kiosk C's own printer did not wait
+        # its kiosk hears it from the agent's acknowledgement (unless the follow already said so)
+        assert followed["printed"] or c.heard(at_c["token"], "printed", timeout=4)
+        assert _admin_jobs(server)[first["code"]]["status"] == "printing"  # the slow one still is
+
+        server_side = [first["code"]] + [t["code"] for t, _ in answers if t["code"] != at_c["code"]]
+        assert wait_until(lambda: all(_admin_jobs(server)[code]["printed"] for code in server_side), timeout=30)
+        assert wait_until(lambda: len(slow.jobs()) == 5, timeout=5)
+        time.sleep(0.3)
+        assert len(slow.jobs()) == 5 and len(own.jobs()) == 1  # each ticket once
+        assert _admin_jobs(server)[at_c["code"]]["printed"]
+    finally:
+        if agent:
+            agent.stop()
+        for kiosk in kiosks:
+            kiosk.close()
+        server.stop()
+        slow.close()
+        own.close()
+
+
+@pytest.mark.slow
+def test_the_thread_worker_prints_under_eventlet_too(tmp_path):
+    """worker=thread: drawing and sending in eventlet's thread pool, the database on the hub."""
+    printer = FakeNetworkPrinter()
+    server = LiveServer(tmp_path / "live", async_mode="eventlet",
+                        env={"PRINTER": printer.spec + "?worker=thread"}).start()
+    try:
+        codes = [server.issue()["code"] for _ in range(6)]
+        assert wait_until(lambda: all(_admin_jobs(server)[code]["printed"] for code in codes), timeout=20)
+        assert len(printer.jobs()) == 6
+    finally:
+        server.stop()
+        printer.close()
