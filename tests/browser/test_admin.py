@@ -166,7 +166,10 @@ def test_counters_users_and_devices(page: Page, live_server):
     expect(page.locator(".pairing-url")).to_have_text(re.compile(rf"/rating\?pair={code}$"))
     qr = page.locator(".pairing img.qr")
     expect(qr).to_be_visible()
-    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    # the picture has loaded (or failed to) before it is judged: visible is not yet loaded
+    assert qr.evaluate("img => img.complete ? img.naturalWidth > 0 : new Promise((done) => {"
+                       " img.addEventListener('load', () => done(img.naturalWidth > 0), { once: true });"
+                       " img.addEventListener('error', () => done(false), { once: true }); })")
     expect(page.locator("#devices-body tr", has_text="Máy đánh giá quầy 1")).to_contain_text("Chờ ghép nối")
     paired = requests.post(live_server.url + "/api/devices/pair", json={"code": code}, timeout=5)
     assert paired.status_code == 200
