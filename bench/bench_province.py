@@ -312,6 +312,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50, help="tickets a second over the province (and as many calls)")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--printer", default="preview", help="PRINTER of the servers (the default configuration)")
+    parser.add_argument("--logs", action="store_true", help="print the end of each server's log")
     args = parser.parse_args()
     report = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 2), "printer": args.printer,
               "runs": {}}
@@ -321,7 +322,13 @@ def main() -> None:
             try:
                 slugs = setup.start(args.offices)
                 report["runs"][name] = asyncio.run(run_morning(setup, slugs, args.phones, args.rate, args.seconds))
+            except BaseException:
+                args.logs = True
+                raise
             finally:
+                for server in setup.servers if args.logs else ():  # what the servers said, before their folder goes
+                    print(f"--- {server.log_path} (last lines)", file=sys.stderr)
+                    print(server.log_path.read_text(encoding="utf-8")[-20000:], file=sys.stderr)
                 setup.stop()
         print(json.dumps({name: report["runs"][name]}, ensure_ascii=False), flush=True)
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -150,6 +150,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             elif change.kind == "ticket_updated" and _followed(data["token"]):
                 later(_emit_ticket, data["token"])
             elif change.kind == "config_changed":
+                if shared_rooms:  # the other processes forget their cached fields and offices too
+                    control({"forget_caches": True})
                 socketio.emit("state", engine.state(office=office), to=office_room(office))
             elif change.kind == "device_revoked":
                 control({"revoke_device": data["device"]})
@@ -201,6 +203,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             on_control(command)
 
     def on_control(command: dict) -> None:
+        if command.get("forget_caches"):
+            engine.forget_caches()
         if command.get("revoke_device") is not None:
             # In the background: closing a websocket waits for the client's goodbye.
             later(_disconnect_device, int(command["revoke_device"]))
@@ -269,7 +273,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         if slug:
             office = engine.offices.by_slug(slug)
             if office is None:
-                engine.offices.forget()
+                engine.offices.reload()
                 office = engine.offices.by_slug(slug)
             return office if office is not None and office.active else None
         user = current_user()
@@ -294,7 +298,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         if printing is not None:
             # A kiosk follows the ticket it just issued to learn how its print went; the print
             # may already be over, so the answer carries where it stands (then `print_status`).
-            view["print"] = printing.status_for(token)
+            job = printing.status_for(token)  # only what the kiosk says; the job's details are the admin's
+            view["print"] = {key: job.get(key) for key in ("status", "printed", "last_error")}
         return view
 
     @socketio.on("unfollow")

@@ -52,7 +52,7 @@ def named_office() -> OfficeInfo | None:
 
     office = _engine().offices.by_slug(slug)
     if office is None:
-        _engine().offices.forget()  # made a moment ago by another process?
+        _engine().offices.reload()  # made a moment ago by another process?
         office = _engine().offices.by_slug(slug)
     if office is None or not office.active:
         raise api_error(404, "office_not_found", f"Không có cơ quan “{slug}”.")

@@ -7,6 +7,7 @@ the change that invalidates them, here.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass, field as dc_field
@@ -21,7 +22,8 @@ from ..storage import Storage
 from .hours import parse_hours
 from .offices import OfficeInfo, Offices
 
-CACHE_S = 2.0
+CACHE_S = 2.0  # estimates' inputs (service times, open counters)
+RULES_CACHE_S = 10.0  # an office's fields as issuing needs them; an admin's edit forgets them in every process
 DEFAULT_SERVICE_S = 300
 MIN_SERVICE_SAMPLE_S = 20
 RECENT_CALLS = 20
@@ -141,7 +143,7 @@ class EngineBase:
     def office_info(self, office: "int | OfficeInfo | None" = None) -> OfficeInfo:
         info = self.offices.get(self.office_id(office))
         if info is None:  # made a moment ago by another process: look again
-            self.offices.forget()
+            self.offices.reload()
             info = self.offices.get(self.office_id(office))
         if info is None:
             raise not_found("office_not_found", "Không có cơ quan này.")
@@ -196,17 +198,21 @@ class EngineBase:
         self._estimate_cache.clear()
 
     # ----- fields as issuing needs them --------------------------------------
-    def _field_rules(self, office_id: int) -> dict[str, FieldRules]:
-        """An office's fields by code, cached briefly: admin edits reach every process within seconds."""
+    def _field_rules(self, office_id: int, session: Session | None = None) -> dict[str, FieldRules]:
+        """An office's fields by code, cached: an admin's edit clears the cache in every process at once
+        (`config_changed`, through the message queue), and the cache lapses after RULES_CACHE_S anyway.
+
+        Inside a transaction, pass its `session`: a second connection taken while the first holds
+        row locks would, in a burst, leave every pooled connection waiting for another one."""
         expires, rules = self._rules_cache.get(office_id, (0.0, {}))
         if time.monotonic() < expires:
             return rules
-        with self.storage.read() as s:
+        with contextlib.nullcontext(session) if session is not None else self.storage.read() as s:
             rules = {f.code: FieldRules(f.id, f.code, f.name, f.prefix, f.active, parse_hours(f.hours),
                                         f.daily_cap, f.minutes, takes_bookings(f.booking))
                      for f in s.scalars(select(Field).where(Field.office_id == office_id))}
-        self._rules_cache[office_id] = (time.monotonic() + CACHE_S, rules)
+        self._rules_cache[office_id] = (time.monotonic() + RULES_CACHE_S, rules)
         return rules
 
-    def _rules_by_id(self, office_id: int) -> dict[int, FieldRules]:
-        return {rules.id: rules for rules in self._field_rules(office_id).values()}
+    def _rules_by_id(self, office_id: int, session: Session | None = None) -> dict[int, FieldRules]:
+        return {rules.id: rules for rules in self._field_rules(office_id, session).values()}

@@ -94,13 +94,13 @@ class Calling(Numbering):
             conn.execute(INSERT_EVENT, {"office_id": office_id, "at": now, "kind": "called", "ticket_id": ticket_id,
                                         "field_id": ticket.field_id, "counter_id": counter.id, "user_id": clerk_id,
                                         "device_id": None, "data": {"code": ticket.code}})
-            view = self._called_view(office_id, ticket, counter_number)
+            view = self._called_view(office_id, ticket, counter_number, s)
         self._announce_call(office_id, view, counter_number, recall=False, changes=changes)
         return for_staff(view)
 
-    def _called_view(self, office_id: int, ticket, counter_number: int) -> dict:
+    def _called_view(self, office_id: int, ticket, counter_number: int, s: Session) -> dict:
         """The view of a ticket just called, from what is in hand (no further queries)."""
-        rules = self._rules_by_id(office_id).get(ticket.field_id)
+        rules = self._rules_by_id(office_id, s).get(ticket.field_id)
         office = self.offices.get(office_id)
         return {
             "code": ticket.code, "number": ticket.number,

@@ -99,7 +99,7 @@ class Numbering(Views):
                context: dict, booked_start=None) -> dict:
         """`booked_start`: a checked-in booking's slot start. A booking is a promise: its ticket is
         issued before the hours open (check-in starts early) and past the day's cap."""
-        rules = self._field_rules(office_id).get(field_code)
+        rules = self._field_rules(office_id, s).get(field_code)
         if rules is None or not rules.active:
             raise not_found("field_not_found", "Không có lĩnh vực này hoặc lĩnh vực đã ngừng nhận hồ sơ.")
         now = self.now()

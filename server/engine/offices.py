@@ -6,6 +6,7 @@ else the first office created.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any, NamedTuple
 
@@ -37,21 +38,44 @@ class Offices:
         self.storage = storage
         self.default_slug = default_slug
         self._cache: tuple[float, dict[str, OfficeInfo], dict[int, OfficeInfo]] = (0.0, {}, {})
+        self._refreshing = threading.Lock()
 
-    def _load(self) -> tuple[dict[str, OfficeInfo], dict[int, OfficeInfo]]:
+    def _load(self, wait: bool = False) -> tuple[dict[str, OfficeInfo], dict[int, OfficeInfo]]:
+        """The offices, refreshed by one caller at a time while the others use what was read last.
+
+        Lookups happen inside other sessions (a ticket's view names its office): were every caller to
+        refresh at once, each holding one pooled connection and waiting for a second, a burst of
+        requests (a hundred phones following their tickets) would empty the pool and wait on itself."""
         expires, by_slug, by_id = self._cache
         if time.monotonic() < expires:
             return by_slug, by_id
-        with self.storage.read() as s:
-            rows = [OfficeInfo(o.id, o.slug, o.name, o.unit or "", bool(o.active), o.rating_scale or 3,
-                               dict(o.settings or {}))
-                    for o in s.scalars(select(Office).order_by(Office.id))]
-        by_slug, by_id = {o.slug: o for o in rows}, {o.id: o for o in rows}
-        self._cache = (time.monotonic() + CACHE_S, by_slug, by_id)
-        return by_slug, by_id
+        if not self._refreshing.acquire(blocking=wait or not by_id):
+            return by_slug, by_id  # someone is reading them now; a second old is good enough meanwhile
+        try:
+            expires, by_slug, by_id = self._cache
+            if time.monotonic() < expires:  # read while this caller waited
+                return by_slug, by_id
+            with self.storage.read() as s:
+                rows = [OfficeInfo(o.id, o.slug, o.name, o.unit or "", bool(o.active), o.rating_scale or 3,
+                                   dict(o.settings or {}))
+                        for o in s.scalars(select(Office).order_by(Office.id))]
+            by_slug, by_id = {o.slug: o for o in rows}, {o.id: o for o in rows}
+            self._cache = (time.monotonic() + CACHE_S, by_slug, by_id)
+            return by_slug, by_id
+        finally:
+            self._refreshing.release()
 
     def forget(self) -> None:
-        self._cache = (0.0, {}, {})
+        """An office was added or changed: the next lookup reads them again (callers meanwhile keep
+        the last list rather than queue up for the database)."""
+        _, by_slug, by_id = self._cache
+        self._cache = (0.0, by_slug, by_id)
+
+    def reload(self) -> None:
+        """Read the offices now (one made a moment ago by another process is looked for). Only where no
+        session is open: this waits for a connection."""
+        self.forget()
+        self._load(wait=True)
 
     def by_slug(self, slug: str) -> OfficeInfo | None:
         return self._load()[0].get(slug) if isinstance(slug, str) else None
