@@ -225,14 +225,7 @@ class ProcessWorker:
     def _read_replies(self, proc: subprocess.Popen) -> None:
         stream = proc.stdout
         try:
-            while True:
-                head = _read_exactly(stream, FRAME.size)
-                if head is None:
-                    break
-                body = _read_exactly(stream, FRAME.unpack(head)[0])
-                if body is None:
-                    break
-                reply = pickle.loads(body)
+            while (reply := _read_frame(stream)) is not None:
                 with self._lock:
                     waiting = self._pending.pop(reply.pop("id", None), None)
                 if waiting is not None:
@@ -259,6 +252,13 @@ class ProcessWorker:
                 proc.stdin.close()  # the child finishes the job in hand and leaves
             except OSError:
                 pass
+
+
+def _read_frame(stream) -> dict | None:
+    """One length-prefixed message from the other end of the pipe; None once it has closed."""
+    head = _read_exactly(stream, FRAME.size)
+    body = _read_exactly(stream, FRAME.unpack(head)[0]) if head is not None else None
+    return pickle.loads(body) if body is not None else None
 
 
 def _read_exactly(stream, count: int) -> bytes | None:
@@ -329,14 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             except OSError:  # nobody is listening any more
                 return
 
-    while True:
-        head = _read_exactly(requests, FRAME.size)
-        if head is None:
-            break
-        body = _read_exactly(requests, FRAME.unpack(head)[0])
-        if body is None:
-            break
-        request = pickle.loads(body)
+    while (request := _read_frame(requests)) is not None:
         if request.get("op") == "forget":
             reply(request.get("id"), run_job(request))
             continue
