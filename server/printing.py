@@ -147,9 +147,15 @@ class PrintService:
             self.attach(engine)
 
     def attach(self, engine) -> None:
-        """Write each new ticket's first print job in the ticket's own transaction."""
+        """Write each new ticket's first print job in the ticket's own transaction, and drop the
+        drawing caches when the admin edits an office or its fields."""
         if self._write_first_job not in engine.issue_hooks:
             engine.issue_hooks.append(self._write_first_job)
+            engine.listeners.append(self._on_change)
+
+    def _on_change(self, changes) -> None:
+        if any(c.kind == "config_changed" and c.data.get("what") in ("office", "fields") for c in changes):
+            self.forget()
 
     @property
     def asynchronous(self) -> bool:

@@ -318,3 +318,35 @@ def test_the_thread_worker_prints_under_eventlet_too(tmp_path):
     finally:
         server.stop()
         printer.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_editing_a_field_or_the_office_drops_the_drawing_caches(tmp_path, database_url, clock):
+    """Issue 8: the drawing caches are dropped when the admin edits the office or a field."""
+    from printer import render
+    from server.auth import create_user
+    from tests.conftest import build
+
+    app = build(tmp_path, database_url, clock, printer="dummy?worker=thread")
+    try:
+        client = app.test_client()
+        create_user(app.extensions["motcua"].storage, "quantri", "mat-khau-quan-tri-1", "admin", "Trần Thị Bình")
+        admin = _login_as(client, "quantri", "mat-khau-quan-tri-1")
+        spool = app.extensions["motcua"].printing
+        for edit in (("PATCH", "/api/admin/fields/ho-tich", {"name": "Hộ tịch – khai sinh"}),
+                     ("PATCH", "/api/admin/office", {"name": "UBND phường Mới"})):
+            ticket = client.post("/api/tickets", json={"field": "ho-tich"})
+            assert ticket.status_code == 201, ticket.get_json()
+            assert wait_until(lambda: spool.status_for(ticket.get_json()["token"])["status"] == "printed", 10)
+            assert render._header_ink.cache_info().currsize > 0  # the ticket was drawn here, and cached
+            method, path, body = edit
+            assert client.open(path, method=method, json=body, headers=admin).status_code == 200
+            assert render._header_ink.cache_info().currsize == 0, path
+    finally:
+        app.extensions["motcua"].storage.dispose()
+
+
+def _login_as(client, username: str, password: str) -> dict:
+    r = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
