@@ -9,6 +9,11 @@
   of this process a fresh `state` (calls made elsewhere during the outage never reached it).
 - Connecting gives up after CONNECT_TIMEOUT_S, so a Redis that is down costs a call a
   moment, not a TCP timeout.
+- **One client, the listener's own subscription.** The stock `_redis_connect` makes a new
+  client *and a new pubsub* whenever a publish failed, so a publish racing the listener's
+  return could swap its subscription for an empty one: the listener then heard nothing and
+  sent no resync. Here the client is made once (its pool reconnects by itself) and only the
+  listener makes, and closes, its pubsub.
 """
 from __future__ import annotations
 
@@ -32,6 +37,21 @@ class ProcessLink(socketio.RedisManager):
         super().__init__(url, channel=channel,
                          redis_options={"socket_connect_timeout": CONNECT_TIMEOUT_S, "health_check_interval": 10})
 
+    def _redis_connect(self):  # publishers come here after a failure: never touch the listener's pubsub
+        if self.redis is None:
+            self.redis = self._get_redis_module().Redis.from_url(self.redis_url, **self.redis_options)
+        self.connected = True
+
+    def _subscribe(self):
+        self._redis_connect()
+        if self.pubsub is not None:
+            try:
+                self.pubsub.close()
+            except Exception:  # noqa: BLE001 - its connection is already gone
+                pass
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(self.channel)
+
     def _handle_emit(self, message):
         if message.get("event") == CONTROL_EVENT:
             data = message.get("data")
@@ -46,8 +66,7 @@ class ProcessLink(socketio.RedisManager):
         while True:
             try:
                 if not subscribed:
-                    self._redis_connect()
-                    self.pubsub.subscribe(self.channel)
+                    self._subscribe()
                     subscribed = True
                     if lost and self.on_reconnect is not None:
                         lost = False
@@ -56,6 +75,7 @@ class ProcessLink(socketio.RedisManager):
                         except Exception:  # a resync that failed must not stop the listener
                             log.exception("resync after the message queue came back")
                 yield from self.pubsub.listen()
+                subscribed = False  # listen() only returns once nothing is subscribed: subscribe again
             except Exception as exc:  # noqa: BLE001 - any Redis trouble: retry soon
                 if not lost:
                     log.error("message queue lost (%s); retrying every %.0f s", exc, RETRY_S)
