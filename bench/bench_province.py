@@ -144,7 +144,22 @@ class Setup:
 
 
 # ----- the load ------------------------------------------------------------------------------------------------
-async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, seconds: float) -> dict:
+def start_profilers(setup: Setup, folder: str | None, seconds: float) -> list[subprocess.Popen]:
+    """py-spy on each server for the run (`--profile DIR`): where the CPU goes, as folded stacks
+    (flamegraph.pl or speedscope draw them)."""
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    return [subprocess.Popen([str(spy), "record", "--pid", str(s.proc.pid), "--duration", str(int(seconds)),
+                              "--rate", "50", "--format", "raw",
+                              "--output", f"{folder}/{setup.name}-{chr(97 + i)}.folded"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for i, s in enumerate(setup.servers)]
+
+
+async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, seconds: float,
+                      profile: str | None = None) -> dict:
     import aiohttp
     import socketio
 
@@ -269,7 +284,10 @@ async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, 
                 await r.read()
 
     run_started = loop.time()
+    profilers = start_profilers(setup, profile, seconds)
     await asyncio.gather(kiosk_load(), clerk_load())
+    for spy in profilers:
+        spy.wait()
     elapsed = loop.time() - run_started
     await asyncio.sleep(3)  # the last calls reach the boards
 
@@ -315,6 +333,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--printer", default="preview", help="PRINTER of the servers (the default configuration)")
     parser.add_argument("--logs", action="store_true", help="print the end of each server's log")
+    parser.add_argument("--profile", metavar="DIR", help="record each server with py-spy during the run (flame graphs)")
     args = parser.parse_args()
     report = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 2), "printer": args.printer,
               "runs": {}}
@@ -323,7 +342,8 @@ def main() -> None:
             setup = Setup(name, Path(folder), args.printer)
             try:
                 slugs = setup.start(args.offices)
-                report["runs"][name] = asyncio.run(run_morning(setup, slugs, args.phones, args.rate, args.seconds))
+                report["runs"][name] = asyncio.run(run_morning(setup, slugs, args.phones, args.rate, args.seconds,
+                                                                   args.profile))
             except BaseException:
                 args.logs = True
                 raise

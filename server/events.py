@@ -88,8 +88,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         socketio.emit("queue_updated", {"fields": fields}, to=office_room(office_id))
 
     def _waiting(office_id: int) -> list[dict]:
-        return [{"code": f["code"], "waiting": f["waiting"], "estimated_wait_s": f["estimated_wait_s"]}
-                for f in engine.field_summaries(office=office_id)]
+        return engine.waiting_counts(office=office_id)
 
     def push_positions_soon(office_id: int, field: str) -> None:
         with lock:
@@ -134,7 +133,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         for change in changes:
             data, office = change.data, change.office
             if change.kind == "ticket_called":
-                _emit_call(office, data)
+                _emit_call(office, data, change.tile)
             elif change.kind == "queue_changed":
                 if office not in called:
                     emit_queue_soon(office)  # a call's message carries the waiting counts already
@@ -158,12 +157,13 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         if any(c.office is not None for c in changes):
             emit_province_soon()
 
-    def _emit_call(office_id: int, call: dict) -> None:
-        """One message per board: the call, the counter's tile and the waiting counts."""
+    def _emit_call(office_id: int, call: dict, tile: dict | None = None) -> None:
+        """One message per board: the call, the counter's tile (the engine's own when it had it in
+        hand, as call next does) and the waiting counts."""
         message = dict(call)
         try:
             message["counter_tile"] = {"counter": call["counter"],
-                                       **engine.board_counter(call["counter"], office=office_id)}
+                                       **(tile or engine.board_counter(call["counter"], office=office_id))}
             message["fields"] = _waiting(office_id)
         except Exception:  # the call itself must reach the hall even if the details fail
             log.warning("call details skipped", exc_info=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -39,6 +40,7 @@ class Storage:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         session = self._read_sessions()
+        session.info["opened_ns"] = time.monotonic_ns()  # its snapshot is no older (see Views._booking_starts)
         try:
             yield session
         finally:
@@ -49,6 +51,7 @@ class Storage:
         """A transaction that commits when the block ends and rolls back on any error."""
         with self._write_lock:
             session = self._write_sessions()
+            session.info["opened_ns"] = time.monotonic_ns()
             try:
                 yield session
                 session.commit()

@@ -260,6 +260,27 @@ def test_a_walk_ins_estimate_counts_the_bookings_that_will_come_first(client):
     assert fields["ho-tich"]["estimated_wait_s"] >= after["estimated_wait_s"]
 
 
+
+def test_the_boards_waiting_counts_agree_with_the_kiosks_and_follow_bookings_at_once(client, engine):
+    """A board's counts (sent with every call) come from a leaner read than the kiosk's field list;
+    both say the same, and a booking made or cancelled moves the walk-ins' estimate at once."""
+    for field in ("ho-tich", "ho-tich", "chung-thuc"):
+        client.post("/api/tickets", json={"field": field})
+
+    def board():
+        return {f["code"]: (f["waiting"], f["estimated_wait_s"]) for f in engine.waiting_counts()}
+
+    def kiosk():
+        fields = client.get("/api/fields").get_json()["fields"]
+        return {f["code"]: (f["waiting"], f["estimated_wait_s"]) for f in fields}
+
+    before = board()
+    assert before == kiosk() and before["ho-tich"] == (2, 480)
+    made = [book(client, iso(8), phone=f"09876543{n:02d}").get_json() for n in range(2)]
+    assert board() == kiosk() and board()["ho-tich"] == (2, 480 + 2 * 240)
+    assert client.delete(f"/api/bookings/{made[0]['token']}").status_code == 200
+    assert board() == kiosk() and board()["ho-tich"] == (2, 480 + 240)
+
 # ----- races ------------------------------------------------------------------------------------------------------
 def test_many_concurrent_bookings_of_a_small_slot_take_exactly_its_seats(app):
     """Twenty phones at once for a slot of two seats: exactly two bookings, on SQLite and PostgreSQL."""

@@ -67,6 +67,22 @@ def test_call_next_takes_the_oldest_across_the_fields_a_counter_serves(engine, c
     assert err.value.code == "queue_empty"
 
 
+def test_a_call_carries_the_counters_tile_exactly_as_the_board_reads_it(engine, clock):
+    """call next builds the board's counter tile from what it has in hand (no further reads): it
+    must be what the board's snapshot says, for a closed counter that opens and an open one."""
+    heard = []
+    engine.listeners.append(lambda changes: heard.extend(c for c in changes if c.kind == "ticket_called"))
+    for n in range(3):
+        engine.issue_ticket("chung-thuc" if n % 2 else "ho-tich", priority="elderly" if n == 2 else None)
+        clock.advance(seconds=5)
+    engine.set_counter_state(2, "closed")
+    for counter in (1, 2, 1):
+        engine.call_next(counter)
+        tile = heard[-1].tile
+        assert tile == engine.board_counter(counter)
+        assert tile["state"] == "open" and tile["current"]["code"] == heard[-1].data["ticket"]["code"]
+    assert [c.data["ticket"]["code"] for c in heard] == ["A002", "A001", "B001"]
+
 def test_calling_next_finishes_the_current_ticket_first(engine):
     a = engine.issue_ticket("ho-tich")
     engine.issue_ticket("ho-tich")

@@ -23,6 +23,7 @@ from .hours import parse_hours
 from .offices import OfficeInfo, Offices
 
 CACHE_S = 2.0  # estimates' inputs (service times, open counters)
+BOOKINGS_CACHE_S = 10.0  # an office's bookings still to come, for estimates; this process's own changes forget them
 RULES_CACHE_S = 10.0  # an office's fields as issuing needs them; an admin's edit forgets them in every process
 DEFAULT_SERVICE_S = 300
 MIN_SERVICE_SAMPLE_S = 20
@@ -65,6 +66,7 @@ class Change:
     #           config_changed, device_revoked
     data: dict[str, Any] = dc_field(default_factory=dict)
     office: int | None = None
+    tile: dict | None = None  # a call: the counter as the board shows it, when the engine had it in hand
 
 
 class IssuedTicket(NamedTuple):
@@ -127,6 +129,8 @@ class EngineBase:
         self._expired_through: dt.date | None = None
         self._rules_cache: dict[int, tuple[float, dict[str, FieldRules]]] = {}
         self._estimate_cache: dict[int, tuple[float, dict, dict]] = {}
+        self._bookings_cache: dict[int, tuple[float, tuple, tuple]] = {}
+        self._bookings_changed_ns: dict[int | None, int] = {None: 0}  # when each office's (None: all) last changed
 
     # ----- offices ---------------------------------------------------------
     def office_id(self, office: "int | OfficeInfo | None" = None) -> int:
@@ -164,6 +168,12 @@ class EngineBase:
 
     # ----- plumbing -------------------------------------------------------
     def _tell(self, changes: list[Change]) -> None:
+        # A walk-in issued or called leaves the bookings still to come as they were; anything else
+        # (a booked ticket, a cancel, a transfer) may move them: this process reads them again.
+        ticket_changes = [c for c in changes if c.kind in ("ticket_called", "ticket_issued")]
+        if not ticket_changes or any(c.data["ticket"].get("booked_start") for c in ticket_changes):
+            for office_id in {c.office for c in changes}:
+                self.forget_bookings(office_id)
         for change in changes:
             if change.kind not in ("ticket_finished", "counter_changed"):
                 continue
@@ -196,6 +206,16 @@ class EngineBase:
         self.offices.forget()
         self._rules_cache.clear()
         self._estimate_cache.clear()
+        self.forget_bookings()
+
+    def forget_bookings(self, office_id: int | None = None) -> None:
+        """An office's bookings changed (None: any office's): read them again, from a newer snapshot."""
+        if office_id is None:
+            self._bookings_cache.clear()
+            self._bookings_changed_ns.clear()
+        else:
+            self._bookings_cache.pop(office_id, None)
+        self._bookings_changed_ns[office_id] = time.monotonic_ns()
 
     # ----- fields as issuing needs them --------------------------------------
     def _field_rules(self, office_id: int, session: Session | None = None) -> dict[str, FieldRules]:

@@ -134,6 +134,7 @@ class Bookings(Ratings):
                 if existing is not None:
                     return existing
             raise
+        self.forget_bookings(office_id)  # estimates count it from now on, in this process at once
         view["replayed"] = False
         return view
 
@@ -248,7 +249,9 @@ class Bookings(Ratings):
                       .values(held=BookingQuota.held - 1))
             self._event(s, booking.office_id, "booking_cancelled", field_id=booking.field_id, user_id=user_id,
                         booking=booking.code, reason=booking.cancel_reason, by="admin" if user_id else "citizen")
-            return self._booking_view(s, booking)
+            view, office_id = self._booking_view(s, booking), booking.office_id
+        self.forget_bookings(office_id)
+        return view
 
     def _booking_view(self, s: Session, booking: Booking) -> dict:
         field = s.get(Field, booking.field_id)

@@ -14,7 +14,7 @@ from .views import booked_marks, queue_order
 
 
 def _lock_counter(postgres: bool):
-    query = select(Counter.id, Counter.state, Counter.current_ticket_id).where(
+    query = select(Counter.id, Counter.name, Counter.state, Counter.current_ticket_id).where(
         Counter.office_id == bindparam("office_id"), Counter.number == bindparam("number"),
         Counter.active.is_(True))
     return query.with_for_update() if postgres else query
@@ -33,7 +33,8 @@ def _next_waiting(postgres: bool):
 # call_next's statements, built once: the clerk's most frequent action.
 _LOCK_COUNTER = {False: _lock_counter(False), True: _lock_counter(True)}
 _NEXT_WAITING = {False: _next_waiting(False), True: _next_waiting(True)}
-_COUNTER_FIELDS = select(CounterField.field_id).where(CounterField.counter_id == bindparam("counter_id"))
+_COUNTER_FIELDS = (select(CounterField.field_id).where(CounterField.counter_id == bindparam("counter_id"))
+                   .order_by(CounterField.position))
 _FINISH_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"), Ticket.status == "called")
                   .values(status="done", finished_at=bindparam("now"))
                   .returning(Ticket.token, Ticket.code, Ticket.field_id))
@@ -95,8 +96,20 @@ class Calling(Numbering):
                                         "field_id": ticket.field_id, "counter_id": counter.id, "user_id": clerk_id,
                                         "device_id": None, "data": {"code": ticket.code}})
             view = self._called_view(office_id, ticket, counter_number, s)
-        self._announce_call(office_id, view, counter_number, recall=False, changes=changes)
+            tile = self._called_tile(office_id, counter, counter_number, field_ids, ticket, s)
+        self._announce_call(office_id, view, counter_number, recall=False, changes=changes, tile=tile)
         return for_staff(view)
+
+    def _called_tile(self, office_id: int, counter, counter_number: int, field_ids, ticket, s: Session) -> dict:
+        """The counter as the board shows it (`board_counter`) just after this call, from what is in hand."""
+        codes = {rules.id: rules.code for rules in self._rules_by_id(office_id, s).values()}
+        return {
+            "number": counter_number, "name": counter.name,
+            "state": "open" if counter.state == "closed" else counter.state,
+            "fields": [codes[field_id] for field_id in field_ids if field_id in codes],
+            "current": {"code": ticket.code, "field": codes.get(ticket.field_id), "priority": ticket.priority,
+                        "called_at": self.local(ticket.called_at), **booked_marks(ticket, self.local)},
+        }
 
     def _called_view(self, office_id: int, ticket, counter_number: int, s: Session) -> dict:
         """The view of a ticket just called, from what is in hand (no further queries)."""
@@ -190,13 +203,15 @@ class Calling(Numbering):
         return ticket
 
     def _announce_call(self, office_id: int, view: dict, counter_number: int, recall: bool,
-                       changes: list[Change]) -> None:
+                       changes: list[Change], tile: dict | None = None) -> None:
+        """`tile`: the counter as the board shows it now, when the caller has it in hand (else the
+        board's message reads it)."""
         changes += [
             Change("ticket_called", {
                 "ticket": {"code": view["code"], "field": view["field"], "priority": view["priority"],
                            **({"booked_start": view["booked_start"]} if view.get("booked_start") else {})},
                 "counter": counter_number, "recall": recall, "at": view["called_at"],
-            }, office=office_id),
+            }, office=office_id, tile=tile),
             Change("ticket_updated", {"token": view["token"]}, office=office_id),
             Change("counter_changed", {"counter": counter_number}, office=office_id),
             Change("queue_changed", {"fields": [view["field"]], "moved": [view["field"]]}, office=office_id),

@@ -13,7 +13,8 @@ from ..models import (
     Announcement, Booking, Counter, CounterField, DayCounter, Device, Event, Field, Rating, Ticket, UTCDateTime,
 )
 from .base import (
-    CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, EngineBase, for_staff, not_found, takes_bookings,
+    BOOKINGS_CACHE_S, CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, EngineBase, for_staff, not_found,
+    takes_bookings,
 )
 from .hours import open_at, parse_hours
 
@@ -112,25 +113,54 @@ class Views(EngineBase):
         open_counters = max(1, counters.get(field_id, 0))
         wait = per_ticket * ahead / open_counters
         if walk_in and bookable:
-            expected = self.expected_bookings(s, field_id, dt.timedelta(seconds=wait))
+            expected = self.expected_bookings(s, office_id, field_id, dt.timedelta(seconds=wait))
             wait = per_ticket * (ahead + expected) / open_counters
         return int(round(wait))
 
-    def expected_bookings(self, s: Session, field_id: int, horizon: dt.timedelta) -> int:
+    def expected_bookings(self, s: Session, office_id: int, field_id: int, horizon: dt.timedelta) -> int:
         """Bookings of a field that will come before a walk-in who waits `horizon` from now: booked
         and not yet checked in, or checked in and waiting for their slot to start."""
         until = self.now() + horizon
-        return sum(1 for start in self._booking_starts(s, field_id) if start <= until)
+        return sum(1 for start in self._booking_starts(s, office_id, field_id) if start <= until)
 
-    def _booking_starts(self, s: Session, field_id: int) -> list[dt.datetime]:
-        """The slot starts of the field's bookings still to come (see `expected_bookings`)."""
+    def _booking_starts(self, s: Session, office_id: int, field_id: int) -> list[dt.datetime]:
+        """The slot starts of the field's bookings still to come (see `expected_bookings`).
+
+        Read for the whole office at once and kept BOOKINGS_CACHE_S: every estimate of a field
+        that takes bookings needs them, and a busy hall makes several estimates a second. This
+        process's own booking changes forget them at once (`forget_bookings`); what time passes
+        is filtered here, so the cache only ever holds more than is still to come, never less.
+        What a session older than the last change read is used, not kept: its snapshot may predate it."""
+        expires, booked, early = self._bookings_cache.get(office_id, (0.0, (), ()))
         now = self.now()
-        booked = s.scalars(select(Booking.start).where(
-            Booking.field_id == field_id, Booking.status == "booked",
-            Booking.start > now - self.booking_settings.checkin_after)).all()
-        early = s.scalars(select(Ticket.booked_start).where(
-            Ticket.field_id == field_id, Ticket.status == "waiting", Ticket.booked_start > now)).all()
-        return sorted([*booked, *early])
+        if time.monotonic() >= expires:
+            booked = tuple(s.execute(select(Booking.field_id, Booking.start).where(
+                Booking.office_id == office_id, Booking.status == "booked",
+                Booking.start > now - self.booking_settings.checkin_after)).all())
+            early = tuple(s.execute(select(Ticket.field_id, Ticket.booked_start).where(
+                Ticket.office_id == office_id, Ticket.status == "waiting", Ticket.booked_start > now)).all())
+            if s.info.get("opened_ns", 0) > self._bookings_changed_ns.get(office_id, self._bookings_changed_ns[None]):
+                self._bookings_cache[office_id] = (time.monotonic() + BOOKINGS_CACHE_S, booked, early)
+        cutoff = now - self.booking_settings.checkin_after
+        return sorted([*(start for fid, start in booked if fid == field_id and start > cutoff),
+                       *(start for fid, start in early if fid == field_id and start > now)])
+
+    def waiting_counts(self, office: int | None = None) -> list[dict]:
+        """Each active field's waiting count and estimated wait: what a board redraws after every call
+        and issue. The lean cousin of `field_summaries` (one query, the rest from caches)."""
+        office_id = self.office_id(office)
+        self.roll_day()
+        rules = [r for r in self._field_rules(office_id).values() if r.active]
+        with self.storage.read() as s:
+            waiting = dict(s.execute(
+                select(Ticket.field_id, func.count())
+                .where(Ticket.office_id == office_id, Ticket.status == "waiting", Ticket.service_day == self.today())
+                .group_by(Ticket.field_id)
+            ).all())
+            return [{"code": r.code, "waiting": waiting.get(r.id, 0),
+                     "estimated_wait_s": self._wait_for(s, office_id, r.id, r.minutes, waiting.get(r.id, 0),
+                                                        bookable=r.bookable)}
+                    for r in rules]
 
     def queue_positions(self, field_code: str, office: int | None = None) -> list[dict]:
         """Every waiting ticket of a field in call order, with its place and estimated wait: what
@@ -147,7 +177,7 @@ class Views(EngineBase):
             if not waiting:
                 return []
             service, counters = self._estimate_inputs(s, office_id)
-            starts = self._booking_starts(s, field.id) if takes_bookings(field.booking) else []
+            starts = self._booking_starts(s, office_id, field.id) if takes_bookings(field.booking) else []
         per_ticket = service.get(field.id) or (field.minutes or 0) * 60 or DEFAULT_SERVICE_S
         open_counters = max(1, counters.get(field.id, 0))
         out = []
