@@ -232,6 +232,20 @@ def test_estimated_wait_falls_back_to_field_minutes_then_learns(engine, clock):
     assert later["estimated_wait_s"] == round(120 * 1 / 2)
 
 
+def test_estimates_learn_each_call_next_service_at_once_and_follow_a_paused_counter(engine, clock):
+    """Service times and open counters are cached; a call's finish and a pause still count at once."""
+    for _ in range(5):
+        engine.issue_ticket("ho-tich")
+    engine.call_next(1)
+    for _ in range(3):  # each call finishes the ticket before it, after 3 minutes of service
+        clock.advance(minutes=3)
+        engine.call_next(1)
+    assert engine.issue_ticket("ho-tich")["estimated_wait_s"] == 180 * 1 // 2  # A005 ahead, 2 counters
+    engine.set_counter_state(2, "paused")
+    assert engine.issue_ticket("ho-tich")["estimated_wait_s"] == 180 * 2  # one counter left
+    engine.set_counter_state(2, "open")
+    assert engine.issue_ticket("ho-tich")["estimated_wait_s"] == 180 * 3 // 2
+
 def test_paused_counter_refuses_calls_and_counts_out_of_estimates(engine):
     engine.issue_ticket("ho-tich")
     engine.set_counter_state(1, "paused")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
+from collections import deque
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable, NamedTuple
 from zoneinfo import ZoneInfo
@@ -22,7 +23,9 @@ from ..storage import Storage
 from .hours import parse_hours
 from .offices import OfficeInfo, Offices
 
-CACHE_S = 2.0  # estimates' inputs (service times, open counters)
+CACHE_S = 2.0  # open counters per field, for estimates
+SERVICE_CACHE_S = 30.0  # recent service times, for estimates (this process's own finishes are added at once)
+SERVICE_SAMPLES = 20  # a field's service time: the mean of its last 20 served tickets
 BOOKINGS_CACHE_S = 10.0  # an office's bookings still to come, for estimates; this process's own changes forget them
 RULES_CACHE_S = 10.0  # an office's fields as issuing needs them; an admin's edit forgets them in every process
 DEFAULT_SERVICE_S = 300
@@ -66,7 +69,10 @@ class Change:
     #           config_changed, device_revoked
     data: dict[str, Any] = dc_field(default_factory=dict)
     office: int | None = None
-    tile: dict | None = None  # a call: the counter as the board shows it, when the engine had it in hand
+    # What the engine had in hand, for this process's caches and messages (never sent as is):
+    tile: dict | None = None  # ticket_called: the counter as the board shows it now
+    served: tuple[int, float] | None = None  # ticket_finished: (field id, seconds of service) to learn from
+    state_changed: bool = True  # counter_changed: False when its open/paused/closed state stayed as it was
 
 
 class IssuedTicket(NamedTuple):
@@ -114,6 +120,14 @@ def for_staff(view: dict) -> dict:
     return {key: value for key, value in view.items() if key != "token"}
 
 
+def _forget(cache: dict, office_id: int | None) -> None:
+    """Drop an office's entry of a per-office cache (None: every office's)."""
+    if office_id is None:
+        cache.clear()
+    else:
+        cache.pop(office_id, None)
+
+
 class EngineBase:
     def __init__(self, storage: Storage, tz: ZoneInfo, clock: Callable[[], dt.datetime] | None = None,
                  default_office: str | None = None, booking: BookingSettings | None = None):
@@ -128,7 +142,10 @@ class EngineBase:
         self.issue_hooks: list[Callable[[Any, IssuedTicket], None]] = []
         self._expired_through: dt.date | None = None
         self._rules_cache: dict[int, tuple[float, dict[str, FieldRules]]] = {}
-        self._estimate_cache: dict[int, tuple[float, dict, dict]] = {}
+        # Estimates' inputs per office: recent service times (newest first, learnt at once from this
+        # process's own finishes) and open counters per field.
+        self._service_cache: dict[int, tuple[float, dict[int, deque]]] = {}
+        self._counters_cache: dict[int, tuple[float, dict[int, int]]] = {}
         self._bookings_cache: dict[int, tuple[float, tuple, tuple]] = {}
         self._bookings_changed_ns: dict[int | None, int] = {None: 0}  # when each office's (None: all) last changed
 
@@ -175,14 +192,22 @@ class EngineBase:
             for office_id in {c.office for c in changes}:
                 self.forget_bookings(office_id)
         for change in changes:
-            if change.kind not in ("ticket_finished", "counter_changed"):
-                continue
-            if change.office is None:  # service times or open counters moved
-                self._estimate_cache.clear()
-            else:
-                self._estimate_cache.pop(change.office, None)
+            if change.kind == "ticket_finished":
+                self._learn_service(change.office, change.served)
+            elif change.kind == "counter_changed" and change.state_changed:  # open counters moved
+                _forget(self._counters_cache, change.office)
         for listener in list(self.listeners):
             listener(changes)
+
+    def _learn_service(self, office_id: int | None, served: tuple[int, float] | None) -> None:
+        """A ticket was served: its time joins the field's recent ones (read again if unknown)."""
+        expires, samples = self._service_cache.get(office_id, (0.0, None)) if office_id is not None else (0.0, None)
+        if served is None or samples is None:
+            _forget(self._service_cache, office_id)
+            return
+        field_id, seconds = served
+        if seconds >= MIN_SERVICE_SAMPLE_S:  # shorter: a slip of the finger, not a service
+            samples.setdefault(field_id, deque(maxlen=SERVICE_SAMPLES)).appendleft(seconds)
 
     def _event(self, s: Session, office_id: int | None, kind: str, ticket=None, *, counter_id=None,
                user_id=None, device_id=None, field_id=None, **data) -> None:
@@ -205,7 +230,8 @@ class EngineBase:
     def forget_caches(self) -> None:
         self.offices.forget()
         self._rules_cache.clear()
-        self._estimate_cache.clear()
+        self._service_cache.clear()
+        self._counters_cache.clear()
         self.forget_bookings()
 
     def forget_bookings(self, office_id: int | None = None) -> None:

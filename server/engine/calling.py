@@ -37,7 +37,7 @@ _COUNTER_FIELDS = (select(CounterField.field_id).where(CounterField.counter_id =
                    .order_by(CounterField.position))
 _FINISH_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"), Ticket.status == "called")
                   .values(status="done", finished_at=bindparam("now"))
-                  .returning(Ticket.token, Ticket.code, Ticket.field_id))
+                  .returning(Ticket.token, Ticket.code, Ticket.field_id, Ticket.first_called_at))
 _CALL_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"))
                 .values(status="called", called_at=bindparam("now"),
                         first_called_at=func.coalesce(Ticket.first_called_at, bindparam("now")),
@@ -49,6 +49,13 @@ _CALL_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"))
 _SET_CURRENT = (update(Counter).where(Counter.id == bindparam("b_counter_id"))
                 .values(current_ticket_id=bindparam("b_ticket_id"),
                         state=case((Counter.state == "closed", "open"), else_=Counter.state)))
+
+
+def _served(field_id: int, first_called_at, finished_at) -> tuple[int, float] | None:
+    """A finished ticket's service, for the estimates: (field id, seconds from its first call)."""
+    if first_called_at is None or finished_at is None:
+        return None
+    return field_id, (finished_at - first_called_at).total_seconds()
 
 
 def _paused(number: int):
@@ -78,7 +85,8 @@ class Calling(Numbering):
                                                 "counter_id": counter.id, "user_id": clerk_id, "device_id": None,
                                                 "data": {}})
                     changes += [Change("ticket_finished", {"counter": counter_number, "token": done.token,
-                                                           "ticket": {"code": done.code}}, office=office_id),
+                                                           "ticket": {"code": done.code}}, office=office_id,
+                                       served=_served(done.field_id, done.first_called_at, now)),
                                 Change("ticket_updated", {"token": done.token}, office=office_id)]
             field_ids = conn.execute(_COUNTER_FIELDS, {"counter_id": counter.id}).scalars().all()
             ticket_id = conn.execute(_NEXT_WAITING[postgres], {"field_ids": field_ids, "day": self.today(),
@@ -87,7 +95,8 @@ class Calling(Numbering):
                 conn.execute(_SET_CURRENT, {"b_counter_id": counter.id, "b_ticket_id": None})
                 if changes:
                     s.commit()
-                    self._tell(changes + [Change("counter_changed", {"counter": counter_number}, office=office_id)])
+                    self._tell(changes + [Change("counter_changed", {"counter": counter_number}, office=office_id,
+                                                 state_changed=counter.state == "closed")])
                 raise not_found("queue_empty", "Không còn ai đang chờ ở các lĩnh vực của quầy này.")
             ticket = conn.execute(_CALL_TICKET, {"ticket_id": ticket_id, "now": now, "b_counter_id": counter.id,
                                                  "b_clerk_id": clerk_id}).one()
@@ -97,7 +106,8 @@ class Calling(Numbering):
                                         "device_id": None, "data": {"code": ticket.code}})
             view = self._called_view(office_id, ticket, counter_number, s)
             tile = self._called_tile(office_id, counter, counter_number, field_ids, ticket, s)
-        self._announce_call(office_id, view, counter_number, recall=False, changes=changes, tile=tile)
+        self._announce_call(office_id, view, counter_number, recall=False, changes=changes, tile=tile,
+                            opened=counter.state == "closed")
         return for_staff(view)
 
     def _called_tile(self, office_id: int, counter, counter_number: int, field_ids, ticket, s: Session) -> dict:
@@ -137,7 +147,8 @@ class Calling(Numbering):
             ticket.finished_at = self.now()
             self._event(s, office_id, "finished", ticket, counter_id=counter.id, user_id=clerk_id)
             changes.append(Change("ticket_finished", {"counter": counter.number, "token": ticket.token,
-                                                      "ticket": {"code": ticket.code}}, office=office_id))
+                                                      "ticket": {"code": ticket.code}}, office=office_id,
+                                  served=_served(ticket.field_id, ticket.first_called_at, ticket.finished_at)))
             changes.append(Change("ticket_updated", {"token": ticket.token}, office=office_id))
 
     def _call(self, s: Session, office_id: int, counter: Counter, ticket: Ticket, clerk_id, kind: str) -> None:
@@ -192,7 +203,7 @@ class Calling(Numbering):
             ticket.called_at = self.now()
             self._event(s, office_id, "recalled", ticket, counter_id=counter.id, user_id=clerk_id, code=ticket.code)
             view = self._ticket_view(s, ticket)
-        self._announce_call(office_id, view, counter_number, recall=True, changes=[])
+        self._announce_call(office_id, view, counter_number, recall=True, changes=[], opened=False)
         return for_staff(view)
 
     @staticmethod
@@ -203,9 +214,9 @@ class Calling(Numbering):
         return ticket
 
     def _announce_call(self, office_id: int, view: dict, counter_number: int, recall: bool,
-                       changes: list[Change], tile: dict | None = None) -> None:
+                       changes: list[Change], tile: dict | None = None, opened: bool = True) -> None:
         """`tile`: the counter as the board shows it now, when the caller has it in hand (else the
-        board's message reads it)."""
+        board's message reads it). `opened`: the call may have opened a closed counter."""
         changes += [
             Change("ticket_called", {
                 "ticket": {"code": view["code"], "field": view["field"], "priority": view["priority"],
@@ -213,7 +224,7 @@ class Calling(Numbering):
                 "counter": counter_number, "recall": recall, "at": view["called_at"],
             }, office=office_id, tile=tile),
             Change("ticket_updated", {"token": view["token"]}, office=office_id),
-            Change("counter_changed", {"counter": counter_number}, office=office_id),
+            Change("counter_changed", {"counter": counter_number}, office=office_id, state_changed=opened),
             Change("queue_changed", {"fields": [view["field"]], "moved": [view["field"]]}, office=office_id),
         ]
         self._tell(changes)
@@ -232,7 +243,8 @@ class Calling(Numbering):
                 self._event(s, office_id, event, ticket, counter_id=counter.id, user_id=clerk_id)
                 changes.append(Change("ticket_updated", {"token": ticket.token}, office=office_id))
             view = self._ticket_view(s, ticket)
-        self._tell(changes + [Change("counter_changed", {"counter": counter_number}, office=office_id)])
+        self._tell(changes + [Change("counter_changed", {"counter": counter_number}, office=office_id,
+                                     state_changed=False)])
         return for_staff(view)
 
     def finish(self, counter_number: int, clerk_id: int | None = None, office: int | None = None) -> dict:
@@ -264,7 +276,7 @@ class Calling(Numbering):
             view = self._ticket_view(s, ticket, target)
             source_code = s.get(Field, source_id).code
         self._tell([Change("ticket_updated", {"token": view["token"]}, office=office_id),
-                    Change("counter_changed", {"counter": counter_number}, office=office_id),
+                    Change("counter_changed", {"counter": counter_number}, office=office_id, state_changed=False),
                     Change("queue_changed", {"fields": [source_code, field_code], "moved": [source_code, field_code]},
                            office=office_id)])
         return for_staff(view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
+from collections import deque
 
 from sqlalchemy import and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -13,8 +14,8 @@ from ..models import (
     Announcement, Booking, Counter, CounterField, DayCounter, Device, Event, Field, Rating, Ticket, UTCDateTime,
 )
 from .base import (
-    BOOKINGS_CACHE_S, CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, EngineBase, for_staff, not_found,
-    takes_bookings,
+    BOOKINGS_CACHE_S, CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, SERVICE_CACHE_S, SERVICE_SAMPLES,
+    EngineBase, for_staff, not_found, takes_bookings,
 )
 from .hours import open_at, parse_hours
 
@@ -67,15 +68,23 @@ def booked_marks(ticket_like, local) -> dict:
 class Views(EngineBase):
     # ----- estimates ---------------------------------------------------------------
     def _estimate_inputs(self, s: Session, office_id: int) -> tuple[dict[int, float], dict[int, int]]:
-        """Recent service times and open counters per field of an office, cached briefly."""
-        expires, service, counters = self._estimate_cache.get(office_id, (0.0, {}, {}))
-        if time.monotonic() >= expires:
-            service, counters = self._service_seconds(s, office_id), self._open_counters(s, office_id)
-            self._estimate_cache[office_id] = (time.monotonic() + CACHE_S, service, counters)
-        return service, counters
+        """Mean recent service time and open counters per field of an office. Both are cached: the
+        service times SERVICE_CACHE_S, learning this process's own finishes at once (a call finishes
+        a ticket: reading them again after every call was a busy province's largest cost); the open
+        counters CACHE_S, forgotten when a counter of this process opens, pauses or closes."""
+        now = time.monotonic()
+        expires, samples = self._service_cache.get(office_id, (0.0, None))
+        if samples is None or now >= expires:
+            samples = self._service_samples(s, office_id)
+            self._service_cache[office_id] = (now + SERVICE_CACHE_S, samples)
+        expires, counters = self._counters_cache.get(office_id, (0.0, None))
+        if counters is None or now >= expires:
+            counters = self._open_counters(s, office_id)
+            self._counters_cache[office_id] = (now + CACHE_S, counters)
+        return {fid: statistics.fmean(v) for fid, v in samples.items() if len(v) >= 3}, counters
 
-    def _service_seconds(self, s: Session, office_id: int) -> dict[int, float]:
-        """Mean service time per field over its last served tickets (up to 7 days back)."""
+    def _service_samples(self, s: Session, office_id: int) -> dict[int, deque]:
+        """Each field's last served tickets' service times, newest first (up to 7 days back)."""
         since = self.now() - dt.timedelta(days=7)
         query = (
             select(Ticket.field_id, Ticket.first_called_at, Ticket.finished_at)
@@ -84,15 +93,15 @@ class Views(EngineBase):
             .order_by(Ticket.finished_at.desc())
             .limit(2000)
         )
-        samples: dict[int, list[float]] = {}
+        samples: dict[int, deque] = {}
         for field_id, start, end in s.execute(query):
             seconds = (end - start).total_seconds()
             if seconds < MIN_SERVICE_SAMPLE_S:  # a slip of the finger, not a service
                 continue
-            bucket = samples.setdefault(field_id, [])
-            if len(bucket) < 20:
+            bucket = samples.setdefault(field_id, deque(maxlen=SERVICE_SAMPLES))
+            if len(bucket) < SERVICE_SAMPLES:
                 bucket.append(seconds)
-        return {fid: statistics.fmean(v) for fid, v in samples.items() if len(v) >= 3}
+        return samples
 
     @staticmethod
     def _open_counters(s: Session, office_id: int) -> dict[int, int]:
