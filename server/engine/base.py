@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections import deque
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable, NamedTuple
 from zoneinfo import ZoneInfo
@@ -144,7 +143,7 @@ class EngineBase:
         self._rules_cache: dict[int, tuple[float, dict[str, FieldRules]]] = {}
         # Estimates' inputs per office: recent service times (newest first, learnt at once from this
         # process's own finishes) and open counters per field.
-        self._service_cache: dict[int, tuple[float, dict[int, deque]]] = {}
+        self._service_cache: dict[int, tuple[float, dict[int, tuple[float, ...]]]] = {}
         self._counters_cache: dict[int, tuple[float, dict[int, int]]] = {}
         self._bookings_cache: dict[int, tuple[float, tuple, tuple]] = {}
         self._bookings_changed_ns: dict[int | None, int] = {None: 0}  # when each office's (None: all) last changed
@@ -200,14 +199,16 @@ class EngineBase:
             listener(changes)
 
     def _learn_service(self, office_id: int | None, served: tuple[int, float] | None) -> None:
-        """A ticket was served: its time joins the field's recent ones (read again if unknown)."""
+        """A ticket was served: its time joins the field's recent ones (read again if unknown).
+        Copy on write: a reader on another thread keeps the samples it took, whole."""
         expires, samples = self._service_cache.get(office_id, (0.0, None)) if office_id is not None else (0.0, None)
         if served is None or samples is None:
             _forget(self._service_cache, office_id)
             return
         field_id, seconds = served
         if seconds >= MIN_SERVICE_SAMPLE_S:  # shorter: a slip of the finger, not a service
-            samples.setdefault(field_id, deque(maxlen=SERVICE_SAMPLES)).appendleft(seconds)
+            learnt = {**samples, field_id: ((seconds,) + samples.get(field_id, ()))[:SERVICE_SAMPLES]}
+            self._service_cache[office_id] = (expires, learnt)
 
     def _event(self, s: Session, office_id: int | None, kind: str, ticket=None, *, counter_id=None,
                user_id=None, device_id=None, field_id=None, **data) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-from collections import deque
 
 from sqlalchemy import and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -83,7 +82,7 @@ class Views(EngineBase):
             self._counters_cache[office_id] = (now + CACHE_S, counters)
         return {fid: statistics.fmean(v) for fid, v in samples.items() if len(v) >= 3}, counters
 
-    def _service_samples(self, s: Session, office_id: int) -> dict[int, deque]:
+    def _service_samples(self, s: Session, office_id: int) -> dict[int, tuple[float, ...]]:
         """Each field's last served tickets' service times, newest first (up to 7 days back)."""
         since = self.now() - dt.timedelta(days=7)
         query = (
@@ -93,15 +92,15 @@ class Views(EngineBase):
             .order_by(Ticket.finished_at.desc())
             .limit(2000)
         )
-        samples: dict[int, deque] = {}
+        samples: dict[int, list[float]] = {}
         for field_id, start, end in s.execute(query):
             seconds = (end - start).total_seconds()
             if seconds < MIN_SERVICE_SAMPLE_S:  # a slip of the finger, not a service
                 continue
-            bucket = samples.setdefault(field_id, deque(maxlen=SERVICE_SAMPLES))
+            bucket = samples.setdefault(field_id, [])
             if len(bucket) < SERVICE_SAMPLES:
                 bucket.append(seconds)
-        return samples
+        return {field_id: tuple(bucket) for field_id, bucket in samples.items()}
 
     @staticmethod
     def _open_counters(s: Session, office_id: int) -> dict[int, int]:
