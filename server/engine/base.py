@@ -22,7 +22,7 @@ from ..storage import Storage
 from .hours import parse_hours
 from .offices import OfficeInfo, Offices
 
-CACHE_S = 2.0  # open counters per field, for estimates
+CACHE_S = 10.0  # open counters per field, for estimates; this process's own opening or pausing forgets them
 SERVICE_CACHE_S = 30.0  # recent service times, for estimates (this process's own finishes are added at once)
 SERVICE_SAMPLES = 20  # a field's service time: the mean of its last 20 served tickets
 BOOKINGS_CACHE_S = 10.0  # an office's bookings still to come, for estimates; this process's own changes forget them

@@ -14,7 +14,7 @@ from ..models import (
 )
 from .base import (
     BOOKINGS_CACHE_S, CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, SERVICE_CACHE_S, SERVICE_SAMPLES,
-    EngineBase, for_staff, not_found, takes_bookings,
+    EngineBase, FieldRules, for_staff, not_found, takes_bookings,
 )
 from .hours import open_at, parse_hours
 
@@ -209,13 +209,17 @@ class Views(EngineBase):
             return view
 
     def _ticket_view(self, s: Session, ticket: Ticket, field: Field | None = None) -> dict:
-        field = field if field is not None and field.id == ticket.field_id else s.get(Field, ticket.field_id)
+        """`field`: the ticket's field when the caller holds it; else the office's cached field rules
+        say what a ticket page shows of it (a phone's page is read after every call)."""
+        if field is None or field.id != ticket.field_id:
+            field = self._rules_by_id(ticket.office_id, s).get(ticket.field_id) or s.get(Field, ticket.field_id)
+        bookable = field.bookable if isinstance(field, FieldRules) else takes_bookings(field.booking)
         ahead = people_ahead(s, ticket, self.now())
         counter_number = None
         if ticket.counter_id and ticket.status in ("called", "done", "no_show"):
             counter_number = s.scalar(select(Counter.number).where(Counter.id == ticket.counter_id))
         wait = (self._wait_for(s, ticket.office_id, field.id, field.minutes, ahead,
-                               walk_in=ticket.booked_start is None, bookable=takes_bookings(field.booking))
+                               walk_in=ticket.booked_start is None, bookable=bookable)
                 if ticket.status == "waiting" else 0)
         office = self.offices.get(ticket.office_id)
         return {
