@@ -333,7 +333,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--printer", default="preview", help="PRINTER of the servers (the default configuration)")
     parser.add_argument("--logs", action="store_true", help="print the end of each server's log")
-    parser.add_argument("--profile", metavar="DIR", help="record each server with py-spy during the run (flame graphs)")
+    parser.add_argument("--profile", metavar="DIR", help="record each server with py-spy during the run (folded stacks)")
     args = parser.parse_args()
     report = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 2), "printer": args.printer,
               "runs": {}}

@@ -22,7 +22,7 @@ from ..storage import Storage
 from .hours import parse_hours
 from .offices import OfficeInfo, Offices
 
-CACHE_S = 10.0  # open counters per field, for estimates; this process's own opening or pausing forgets them
+COUNTERS_CACHE_S = 10.0  # open counters per field, for estimates; this process's own opening or pausing forgets them
 SERVICE_CACHE_S = 30.0  # recent service times, for estimates (this process's own finishes are added at once)
 SERVICE_SAMPLES = 20  # a field's service time: the mean of its last 20 served tickets
 BOOKINGS_CACHE_S = 10.0  # an office's bookings still to come, for estimates; this process's own changes forget them
@@ -119,6 +119,11 @@ def for_staff(view: dict) -> dict:
     return {key: value for key, value in view.items() if key != "token"}
 
 
+def rules_of(f: Field) -> FieldRules:
+    return FieldRules(f.id, f.code, f.name, f.prefix, f.active, parse_hours(f.hours), f.daily_cap, f.minutes,
+                      takes_bookings(f.booking))
+
+
 def _forget(cache: dict, office_id: int | None) -> None:
     """Drop an office's entry of a per-office cache (None: every office's)."""
     if office_id is None:
@@ -201,11 +206,11 @@ class EngineBase:
     def _learn_service(self, office_id: int | None, served: tuple[int, float] | None) -> None:
         """A ticket was served: its time joins the field's recent ones (read again if unknown).
         Copy on write: a reader on another thread keeps the samples it took, whole."""
-        expires, samples = self._service_cache.get(office_id, (0.0, None)) if office_id is not None else (0.0, None)
-        if served is None or samples is None:
+        cached = self._service_cache.get(office_id)
+        if served is None or cached is None:
             _forget(self._service_cache, office_id)
             return
-        field_id, seconds = served
+        (expires, samples), (field_id, seconds) = cached, served
         if seconds >= MIN_SERVICE_SAMPLE_S:  # shorter: a slip of the finger, not a service
             learnt = {**samples, field_id: ((seconds,) + samples.get(field_id, ()))[:SERVICE_SAMPLES]}
             self._service_cache[office_id] = (expires, learnt)
@@ -255,9 +260,7 @@ class EngineBase:
         if time.monotonic() < expires:
             return rules
         with contextlib.nullcontext(session) if session is not None else self.storage.read() as s:
-            rules = {f.code: FieldRules(f.id, f.code, f.name, f.prefix, f.active, parse_hours(f.hours),
-                                        f.daily_cap, f.minutes, takes_bookings(f.booking))
-                     for f in s.scalars(select(Field).where(Field.office_id == office_id))}
+            rules = {f.code: rules_of(f) for f in s.scalars(select(Field).where(Field.office_id == office_id))}
         self._rules_cache[office_id] = (time.monotonic() + RULES_CACHE_S, rules)
         return rules
 

@@ -113,13 +113,8 @@ class Calling(Numbering):
     def _called_tile(self, office_id: int, counter, counter_number: int, field_ids, ticket, s: Session) -> dict:
         """The counter as the board shows it (`board_counter`) just after this call, from what is in hand."""
         codes = {rules.id: rules.code for rules in self._rules_by_id(office_id, s).values()}
-        return {
-            "number": counter_number, "name": counter.name,
-            "state": "open" if counter.state == "closed" else counter.state,
-            "fields": [codes[field_id] for field_id in field_ids if field_id in codes],
-            "current": {"code": ticket.code, "field": codes.get(ticket.field_id), "priority": ticket.priority,
-                        "called_at": self.local(ticket.called_at), **booked_marks(ticket, self.local)},
-        }
+        state = "open" if counter.state == "closed" else counter.state  # a call opens a closed counter
+        return self._tile(counter_number, counter.name, state, field_ids, ticket, codes)
 
     def _called_view(self, office_id: int, ticket, counter_number: int, s: Session) -> dict:
         """The view of a ticket just called, from what is in hand (no further queries)."""

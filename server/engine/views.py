@@ -13,8 +13,8 @@ from ..models import (
     Announcement, Booking, Counter, CounterField, DayCounter, Device, Event, Field, Rating, Ticket, UTCDateTime,
 )
 from .base import (
-    BOOKINGS_CACHE_S, CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, SERVICE_CACHE_S, SERVICE_SAMPLES,
-    EngineBase, FieldRules, for_staff, not_found, takes_bookings,
+    BOOKINGS_CACHE_S, COUNTERS_CACHE_S, DEFAULT_SERVICE_S, MIN_SERVICE_SAMPLE_S, RECENT_CALLS, SERVICE_CACHE_S,
+    SERVICE_SAMPLES, EngineBase, for_staff, not_found, rules_of, takes_bookings,
 )
 from .hours import open_at, parse_hours
 
@@ -70,7 +70,7 @@ class Views(EngineBase):
         """Mean recent service time and open counters per field of an office. Both are cached: the
         service times SERVICE_CACHE_S, learning this process's own finishes at once (a call finishes
         a ticket: reading them again after every call was a busy province's largest cost); the open
-        counters CACHE_S, forgotten when a counter of this process opens, pauses or closes."""
+        counters COUNTERS_CACHE_S, forgotten when a counter of this process opens, pauses or closes."""
         now = time.monotonic()
         expires, samples = self._service_cache.get(office_id, (0.0, None))
         if samples is None or now >= expires:
@@ -79,7 +79,7 @@ class Views(EngineBase):
         expires, counters = self._counters_cache.get(office_id, (0.0, None))
         if counters is None or now >= expires:
             counters = self._open_counters(s, office_id)
-            self._counters_cache[office_id] = (now + CACHE_S, counters)
+            self._counters_cache[office_id] = (now + COUNTERS_CACHE_S, counters)
         return {fid: statistics.fmean(v) for fid, v in samples.items() if len(v) >= 3}, counters
 
     def _service_samples(self, s: Session, office_id: int) -> dict[int, tuple[float, ...]]:
@@ -160,15 +160,19 @@ class Views(EngineBase):
         self.roll_day()
         rules = [r for r in self._field_rules(office_id).values() if r.active]
         with self.storage.read() as s:
-            waiting = dict(s.execute(
-                select(Ticket.field_id, func.count())
-                .where(Ticket.office_id == office_id, Ticket.status == "waiting", Ticket.service_day == self.today())
-                .group_by(Ticket.field_id)
-            ).all())
+            waiting = self._waiting_by_field(s, office_id, self.today())
             return [{"code": r.code, "waiting": waiting.get(r.id, 0),
                      "estimated_wait_s": self._wait_for(s, office_id, r.id, r.minutes, waiting.get(r.id, 0),
                                                         bookable=r.bookable)}
                     for r in rules]
+
+    @staticmethod
+    def _waiting_by_field(s: Session, office_id: int, day: dt.date) -> dict[int, int]:
+        return dict(s.execute(
+            select(Ticket.field_id, func.count())
+            .where(Ticket.office_id == office_id, Ticket.status == "waiting", Ticket.service_day == day)
+            .group_by(Ticket.field_id)
+        ).all())
 
     def queue_positions(self, field_code: str, office: int | None = None) -> list[dict]:
         """Every waiting ticket of a field in call order, with its place and estimated wait: what
@@ -213,13 +217,13 @@ class Views(EngineBase):
         say what a ticket page shows of it (a phone's page is read after every call)."""
         if field is None or field.id != ticket.field_id:
             field = self._rules_by_id(ticket.office_id, s).get(ticket.field_id) or s.get(Field, ticket.field_id)
-        bookable = field.bookable if isinstance(field, FieldRules) else takes_bookings(field.booking)
+        field = rules_of(field) if isinstance(field, Field) else field
         ahead = people_ahead(s, ticket, self.now())
         counter_number = None
         if ticket.counter_id and ticket.status in ("called", "done", "no_show"):
             counter_number = s.scalar(select(Counter.number).where(Counter.id == ticket.counter_id))
         wait = (self._wait_for(s, ticket.office_id, field.id, field.minutes, ahead,
-                               walk_in=ticket.booked_start is None, bookable=bookable)
+                               walk_in=ticket.booked_start is None, bookable=field.bookable)
                 if ticket.status == "waiting" else 0)
         office = self.offices.get(ticket.office_id)
         return {
@@ -253,11 +257,7 @@ class Views(EngineBase):
             if active_only:
                 query = query.where(Field.active.is_(True))
             fields = s.scalars(query).all()
-            waiting = dict(s.execute(
-                select(Ticket.field_id, func.count())
-                .where(Ticket.office_id == office_id, Ticket.status == "waiting", Ticket.service_day == today)
-                .group_by(Ticket.field_id)
-            ).all())
+            waiting = self._waiting_by_field(s, office_id, today)
             ids = [f.id for f in fields]
             issued = dict(s.execute(
                 select(DayCounter.field_id, DayCounter.last_number)
@@ -329,9 +329,13 @@ class Views(EngineBase):
 
     def _board_counter(self, s: Session, c: Counter, codes: dict[int, str]) -> dict:
         current = s.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
+        return self._tile(c.number, c.name, c.state, [link.field_id for link in c.field_links], current, codes)
+
+    def _tile(self, number: int, name: str, state: str, field_ids, current, codes: dict[int, str]) -> dict:
+        """A counter as the board shows it; `current`: its ticket (an ORM object or a row), or None."""
         return {
-            "number": c.number, "name": c.name, "state": c.state,
-            "fields": [codes[link.field_id] for link in c.field_links if link.field_id in codes],
+            "number": number, "name": name, "state": state,
+            "fields": [codes[field_id] for field_id in field_ids if field_id in codes],
             "current": None if current is None else {
                 "code": current.code, "field": codes.get(current.field_id),
                 "priority": current.priority, "called_at": self.local(current.called_at),
