@@ -241,10 +241,11 @@ def current_user() -> User | None:
     storage = _services().storage
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        with storage.read() as s:
-            row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(header[7:].strip())))
+        with storage.read() as s:  # the token and its user in one query: every clerk's request asks
+            row = s.execute(select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
+                            .where(ApiToken.token_hash == _sha(header[7:].strip()))).first()
             if row and row.expires_at > _now():
-                user = s.get(User, row.user_id)
+                user = row.User
                 g.motcua_via = "token"
     elif session.get("uid"):
         started = session.get("auth_at", 0)

@@ -147,7 +147,10 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             elif change.kind == "rated" and data.get("counter") is not None:
                 socketio.emit("rate_cancel", {"token": data["token"]}, to=tablet_room(office, data["counter"]))
             elif change.kind == "ticket_updated" and _followed(data["token"]):
-                later(_emit_ticket, data["token"])
+                if change.view is not None:  # the engine had the page's view in hand: no query
+                    socketio.emit("ticket_updated", change.view, to=f"ticket:{data['token']}")
+                else:
+                    later(_emit_ticket, data["token"])
             elif change.kind == "config_changed":
                 if shared_rooms:  # the other processes forget their cached fields and offices too
                     control({"forget_caches": True})

@@ -145,6 +145,31 @@ def test_a_ticket_page_follows_its_ticket(live_server_any_mode, boards):
     assert first["code"] != mine["code"]
 
 
+def test_a_ticket_page_is_told_its_call_and_its_finish_exactly_as_the_ticket_api_reads_them(
+        live_server_any_mode, boards):
+    """Call next tells the called and the finished ticket's pages from the rows it changed (no
+    query after the call): what a phone is told must be what its page would read."""
+    server = live_server_any_mode
+    clerk = server.clerk_headers()
+    mine = server.issue("ho-tich")
+    server.issue("ho-tich")
+    phone = boards(server.url)
+    phone.wait_for("state")
+    phone.client.call("follow", {"token": mine["token"]}, timeout=5)
+
+    def page():
+        view = requests.get(f"{server.url}/api/tickets/{mine['token']}", timeout=5).json()
+        view.pop("track_url")
+        return view
+
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk)  # calls mine
+    called = phone.wait_for("ticket_updated", where=lambda t: t["status"] == "called")
+    assert called == page() and called["counter"] == 1 and called["rated"] is False
+    requests.post(server.url + "/api/counters/1/call-next", headers=clerk)  # mine is done, the next called
+    done = phone.wait_for("ticket_updated", where=lambda t: t["status"] == "done")
+    assert done == page() and done["finished_at"] and done["counter"] == 1 and done["call_count"] == 1
+
+
 def test_boards_reconnect_by_themselves_after_a_restart(live_server_any_mode, boards):
     server = live_server_any_mode
     board = boards(server.url)

@@ -72,6 +72,7 @@ class Change:
     tile: dict | None = None  # ticket_called: the counter as the board shows it now
     served: tuple[int, float] | None = None  # ticket_finished: (field id, seconds of service) to learn from
     state_changed: bool = True  # counter_changed: False when its open/paused/closed state stayed as it was
+    view: dict | None = None  # ticket_updated: the ticket's page view as committed (`ticket_status`)
 
 
 class IssuedTicket(NamedTuple):

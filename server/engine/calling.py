@@ -35,17 +35,19 @@ _LOCK_COUNTER = {False: _lock_counter(False), True: _lock_counter(True)}
 _NEXT_WAITING = {False: _next_waiting(False), True: _next_waiting(True)}
 _COUNTER_FIELDS = (select(CounterField.field_id).where(CounterField.counter_id == bindparam("counter_id"))
                    .order_by(CounterField.position))
+# What a ticket's page shows of a ticket, returned by the statements that change it (`_view_in_hand`).
+_VIEWED = (Ticket.code, Ticket.number, Ticket.field_id, Ticket.priority, Ticket.status, Ticket.issued_at,
+           Ticket.called_at, Ticket.finished_at, Ticket.service_day, Ticket.token, Ticket.call_count,
+           Ticket.booked_start)
 _FINISH_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"), Ticket.status == "called")
                   .values(status="done", finished_at=bindparam("now"))
-                  .returning(Ticket.token, Ticket.code, Ticket.field_id, Ticket.first_called_at))
+                  .returning(*_VIEWED, Ticket.first_called_at))
 _CALL_TICKET = (update(Ticket).where(Ticket.id == bindparam("ticket_id"))
                 .values(status="called", called_at=bindparam("now"),
                         first_called_at=func.coalesce(Ticket.first_called_at, bindparam("now")),
                         counter_id=bindparam("b_counter_id"), clerk_id=bindparam("b_clerk_id"),
                         call_count=Ticket.call_count + 1)
-                .returning(Ticket.code, Ticket.number, Ticket.field_id, Ticket.priority, Ticket.status,
-                           Ticket.issued_at, Ticket.called_at, Ticket.finished_at, Ticket.service_day,
-                           Ticket.token, Ticket.call_count, Ticket.booked_start))
+                .returning(*_VIEWED))
 _SET_CURRENT = (update(Counter).where(Counter.id == bindparam("b_counter_id"))
                 .values(current_ticket_id=bindparam("b_ticket_id"),
                         state=case((Counter.state == "closed", "open"), else_=Counter.state)))
@@ -56,6 +58,12 @@ def _served(field_id: int, first_called_at, finished_at) -> tuple[int, float] | 
     if first_called_at is None or finished_at is None:
         return None
     return field_id, (finished_at - first_called_at).total_seconds()
+
+
+def _page(view: dict) -> dict:
+    """A ticket's page view (`ticket_status`) of a ticket that was just called or finished: a
+    ticket is rated only once it is done, so it is not rated yet."""
+    return {**view, "rated": False}
 
 
 def _paused(number: int):
@@ -87,7 +95,8 @@ class Calling(Numbering):
                     changes += [Change("ticket_finished", {"counter": counter_number, "token": done.token,
                                                            "ticket": {"code": done.code}}, office=office_id,
                                        served=_served(done.field_id, done.first_called_at, now)),
-                                Change("ticket_updated", {"token": done.token}, office=office_id)]
+                                Change("ticket_updated", {"token": done.token}, office=office_id,
+                                       view=_page(self._view_in_hand(office_id, done, counter_number, s)))]
             field_ids = conn.execute(_COUNTER_FIELDS, {"counter_id": counter.id}).scalars().all()
             ticket_id = conn.execute(_NEXT_WAITING[postgres], {"field_ids": field_ids, "day": self.today(),
                                                                "now": now}).scalar() if field_ids else None
@@ -104,10 +113,10 @@ class Calling(Numbering):
             conn.execute(INSERT_EVENT, {"office_id": office_id, "at": now, "kind": "called", "ticket_id": ticket_id,
                                         "field_id": ticket.field_id, "counter_id": counter.id, "user_id": clerk_id,
                                         "device_id": None, "data": {"code": ticket.code}})
-            view = self._called_view(office_id, ticket, counter_number, s)
+            view = self._view_in_hand(office_id, ticket, counter_number, s)
             tile = self._called_tile(office_id, counter, counter_number, field_ids, ticket, s)
         self._announce_call(office_id, view, counter_number, recall=False, changes=changes, tile=tile,
-                            opened=counter.state == "closed")
+                            opened=counter.state == "closed", in_hand=True)
         return for_staff(view)
 
     def _called_tile(self, office_id: int, counter, counter_number: int, field_ids, ticket, s: Session) -> dict:
@@ -116,8 +125,9 @@ class Calling(Numbering):
         state = "open" if counter.state == "closed" else counter.state  # a call opens a closed counter
         return self._tile(counter_number, counter.name, state, field_ids, ticket, codes)
 
-    def _called_view(self, office_id: int, ticket, counter_number: int, s: Session) -> dict:
-        """The view of a ticket just called, from what is in hand (no further queries)."""
+    def _view_in_hand(self, office_id: int, ticket, counter_number: int, s: Session) -> dict:
+        """The view of a ticket just called or just finished at a counter (`_ticket_view`), from the
+        row its statement returned (no further queries): nobody is ahead of it any more."""
         rules = self._rules_by_id(office_id, s).get(ticket.field_id)
         office = self.offices.get(office_id)
         return {
@@ -209,16 +219,18 @@ class Calling(Numbering):
         return ticket
 
     def _announce_call(self, office_id: int, view: dict, counter_number: int, recall: bool,
-                       changes: list[Change], tile: dict | None = None, opened: bool = True) -> None:
+                       changes: list[Change], tile: dict | None = None, opened: bool = True,
+                       in_hand: bool = False) -> None:
         """`tile`: the counter as the board shows it now, when the caller has it in hand (else the
-        board's message reads it). `opened`: the call may have opened a closed counter."""
+        board's message reads it). `opened`: the call may have opened a closed counter. `in_hand`:
+        `view` is the ticket's page view as committed, so its page is told without a query."""
         changes += [
             Change("ticket_called", {
                 "ticket": {"code": view["code"], "field": view["field"], "priority": view["priority"],
                            **({"booked_start": view["booked_start"]} if view.get("booked_start") else {})},
                 "counter": counter_number, "recall": recall, "at": view["called_at"],
             }, office=office_id, tile=tile),
-            Change("ticket_updated", {"token": view["token"]}, office=office_id),
+            Change("ticket_updated", {"token": view["token"]}, office=office_id, view=_page(view) if in_hand else None),
             Change("counter_changed", {"counter": counter_number}, office=office_id, state_changed=opened),
             Change("queue_changed", {"fields": [view["field"]], "moved": [view["field"]]}, office=office_id),
         ]

@@ -180,7 +180,7 @@ class Views(EngineBase):
         office_id = self.office_id(office)
         now = self.now()
         with self.storage.read() as s:
-            field = s.scalar(select(Field).where(Field.office_id == office_id, Field.code == field_code))
+            field = self._field_rules(office_id, s).get(field_code)
             if field is None:
                 return []
             waiting = s.execute(select(Ticket.token, Ticket.booked_start).where(
@@ -189,7 +189,7 @@ class Views(EngineBase):
             if not waiting:
                 return []
             service, counters = self._estimate_inputs(s, office_id)
-            starts = self._booking_starts(s, office_id, field.id) if takes_bookings(field.booking) else []
+            starts = self._booking_starts(s, office_id, field.id) if field.bookable else []
         per_ticket = service.get(field.id) or (field.minutes or 0) * 60 or DEFAULT_SERVICE_S
         open_counters = max(1, counters.get(field.id, 0))
         out = []
