@@ -15,7 +15,10 @@ What it reports, per setup:
 - messages per call: every message any client received that a call caused, divided by the
   calls (it must not grow with the number of offices: a call reaches its office only);
 - cross-office messages: calls heard by a board of another office (must be 0);
-- RSS of each server process, and of Redis and nginx.
+- RSS of each server process, and of Redis and nginx;
+- how busy each part kept the machine's cores during the run (CPU seconds a second): each server,
+  their print workers, PostgreSQL (backends that end during the run are missed) and the load
+  generator itself, and the whole machine (2.0 = both cores busy).
 
 The figures go to docs/performance.md with the machine and what limits them.
 """
@@ -37,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import _drop_schema, _pg_schema_url  # noqa: E402
+from server.serving import tune_gc  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 
 PASSWORD = "mat-khau-cua-ban-do-1"
@@ -61,6 +65,42 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_where(test) -> list[int]:
+    """Processes whose /proc/<pid>/status passes `test` (a dict of its lines)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines()
+                              if ":\t" in line)
+                if test(status):
+                    pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def cpu_of(setup: "Setup") -> dict:
+    """CPU seconds so far of each server, of PostgreSQL (every backend) and of this load generator."""
+    out = {f"server {chr(97 + i)}": cpu_s(s.proc.pid) for i, s in enumerate(setup.servers)}
+    servers = {str(s.proc.pid) for s in setup.servers}
+    out["print workers"] = sum(cpu_s(pid) for pid in pids_where(lambda st: st.get("PPid", "").strip() in servers))
+    out["postgresql"] = sum(cpu_s(pid) for pid in pids_where(lambda st: st.get("Name", "").strip() == "postgres"))
+    out["load generator"] = sum(os.times()[:2])
+    ticks = [int(n) for n in open("/proc/stat").readline().split()[1:]]
+    out["whole machine"] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    return out
 
 
 def machine() -> str:
@@ -159,7 +199,7 @@ def start_profilers(setup: Setup, folder: str | None, seconds: float) -> list[su
 
 
 async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, seconds: float,
-                      profile: str | None = None) -> dict:
+                      profile: str | None = None, timeline: str | None = None) -> dict:
     import aiohttp
     import socketio
 
@@ -228,6 +268,7 @@ async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, 
     await asyncio.sleep(2)
     received.clear()
     memory_connected = setup.memory()
+    tune_gc()  # the servers' own setting: this process's full collections would count as their latency
 
     async with http.post(f"{url}/api/auth/login", json={"username": "tinh", "password": PASSWORD}) as r:
         token = (await r.json())["token"]
@@ -284,18 +325,24 @@ async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, 
                 await r.read()
 
     run_started = loop.time()
+    cpu_before = cpu_of(setup)
     profilers = start_profilers(setup, profile, seconds)
     await asyncio.gather(kiosk_load(), clerk_load())
     for spy in profilers:
         spy.wait()
     elapsed = loop.time() - run_started
+    cpu_busy = {name: round((spent - cpu_before[name]) / elapsed, 2) for name, spent in cpu_of(setup).items()}
     await asyncio.sleep(3)  # the last calls reach the boards
 
     latencies, missing = [], 0
+    lines = []
     for slug, code, t0 in calls:
         heard = board_heard.get((slug, code), [])
         missing += max(0, 2 - len(heard))
         latencies += [(at - t0) * 1000 for at in heard]
+        lines.append(f"{time.time() - (loop.time() - t0):.3f} {max([(at - t0) * 1000 for at in heard] or [-1]):.1f}\n")
+    if timeline:  # when each call was made (Unix time) and when its office's last board heard it (ms)
+        Path(timeline).write_text("".join(lines))
     # A board of another office hearing a call: codes repeat across offices (every office has its
     # A001), so count by office: every (office, code) heard must be a call made in that office.
     made = {(slug, code) for slug, code, _ in calls}
@@ -321,6 +368,7 @@ async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, 
         "messages_per_call": {event: round(count / max(1, len(calls)), 2) for event, count in received.items()
                               if event in ("ticket_called", "ticket_position", "counter_updated", "queue_updated")},
         "rss_mb_connected": memory_connected, "rss_mb_after": memory_after,
+        "cpu_cores_busy": cpu_busy,
     }
 
 
@@ -334,6 +382,8 @@ def main() -> None:
     parser.add_argument("--printer", default="preview", help="PRINTER of the servers (the default configuration)")
     parser.add_argument("--logs", action="store_true", help="print the end of each server's log")
     parser.add_argument("--profile", metavar="DIR", help="record each server with py-spy during the run (folded stacks)")
+    parser.add_argument("--timeline", metavar="FILE", help="write each call's time and its boards' latency to FILE.<setup>"
+                                                          " (where the slow calls cluster: a pause, not a steady load)")
     args = parser.parse_args()
     report = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 2), "printer": args.printer,
               "runs": {}}
@@ -342,8 +392,9 @@ def main() -> None:
             setup = Setup(name, Path(folder), args.printer)
             try:
                 slugs = setup.start(args.offices)
-                report["runs"][name] = asyncio.run(run_morning(setup, slugs, args.phones, args.rate, args.seconds,
-                                                                   args.profile))
+                report["runs"][name] = asyncio.run(run_morning(
+                    setup, slugs, args.phones, args.rate, args.seconds, args.profile,
+                    args.timeline and f"{args.timeline}.{name}"))
             except BaseException:
                 args.logs = True
                 raise

@@ -16,6 +16,7 @@ a LAN with strangers on it, and stopped gently.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import logging
 import os
@@ -28,6 +29,8 @@ import time
 from collections import Counter
 
 log = logging.getLogger(__name__)
+# Young collections every GC_YOUNG_THRESHOLD new objects instead of CPython's 700 (see tune_gc).
+GC_YOUNG_THRESHOLD = 50_000
 
 SOCKET_TIMEOUT_S = 75
 STOP_GRACE_S = 8
@@ -128,8 +131,25 @@ def raise_file_limit(wanted: int) -> int:
     return soft
 
 
+def tune_gc() -> None:
+    """Keep the garbage collector from stopping the hall for half a second.
+
+    A server holding thousands of connections (a province's phones: 3,000 of them, ~700,000
+    live objects) pays for every full collection with a walk over all of them: 0.4-0.5 s in
+    which no board hears a call and requests queue. CPython's default thresholds run one every
+    few seconds under load, because every young collection (each 700 new objects) promotes what
+    a request in flight holds. So: what start-up loaded is frozen out of the collections for
+    good, and young collections come every GC_YOUNG_THRESHOLD new objects, which requests have
+    long finished with by then. The cycles a request leaves (Werkzeug's URL matcher makes one
+    per request) are still found, in the young generation, at a few milliseconds' cost."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
+
+
 def serve(app, config, host: str, port: int) -> None:
     """Serve until SIGTERM or Ctrl+C."""
+    tune_gc()
     inflight = InFlight(app.wsgi_app, log_requests=config.access_log)
     app.wsgi_app = inflight
     if config.access_log:
