@@ -83,6 +83,23 @@ def test_a_call_carries_the_counters_tile_exactly_as_the_board_reads_it(engine, 
         assert tile["state"] == "open" and tile["current"]["code"] == heard[-1].data["ticket"]["code"]
     assert [c.data["ticket"]["code"] for c in heard] == ["A002", "A001", "B001"]
 
+def test_a_call_carries_the_waiting_counts_exactly_as_the_board_reads_them_after_it(engine, clock):
+    """call next counts the office's waiting tickets inside its own transaction for the board's
+    message: the counts must be those after the call (the called ticket no longer waiting)."""
+    heard = []
+    engine.listeners.append(lambda changes: heard.extend(c for c in changes if c.kind == "ticket_called"))
+    for n in range(4):
+        engine.issue_ticket("chung-thuc" if n % 2 else "ho-tich")
+        clock.advance(seconds=30)
+    before = {f["code"]: f["waiting"] for f in engine.waiting_counts()}
+    for counter in (1, 2, 1):
+        engine.call_next(counter)
+        assert heard[-1].fields == engine.waiting_counts()
+    after = {f["code"]: f["waiting"] for f in heard[-1].fields}
+    assert sum(before.values()) - sum(after.values()) == 3
+    assert all(after[code] <= before[code] for code in before)
+
+
 def test_calling_next_finishes_the_current_ticket_first(engine):
     a = engine.issue_ticket("ho-tich")
     engine.issue_ticket("ho-tich")

@@ -158,13 +158,16 @@ class Views(EngineBase):
         and issue. The lean cousin of `field_summaries` (one query, the rest from caches)."""
         office_id = self.office_id(office)
         self.roll_day()
-        rules = [r for r in self._field_rules(office_id).values() if r.active]
         with self.storage.read() as s:
-            waiting = self._waiting_by_field(s, office_id, self.today())
-            return [{"code": r.code, "waiting": waiting.get(r.id, 0),
-                     "estimated_wait_s": self._wait_for(s, office_id, r.id, r.minutes, waiting.get(r.id, 0),
-                                                        bookable=r.bookable)}
-                    for r in rules]
+            return self._waiting_counts(s, office_id)
+
+    def _waiting_counts(self, s: Session, office_id: int) -> list[dict]:
+        """`waiting_counts` in a session the caller holds (a call's own transaction)."""
+        waiting = self._waiting_by_field(s, office_id, self.today())
+        return [{"code": r.code, "waiting": waiting.get(r.id, 0),
+                 "estimated_wait_s": self._wait_for(s, office_id, r.id, r.minutes, waiting.get(r.id, 0),
+                                                    bookable=r.bookable)}
+                for r in self._field_rules(office_id, s).values() if r.active]
 
     @staticmethod
     def _waiting_by_field(s: Session, office_id: int, day: dt.date) -> dict[int, int]:
