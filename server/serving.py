@@ -30,7 +30,7 @@ from collections import Counter
 
 log = logging.getLogger(__name__)
 # Young collections every GC_YOUNG_THRESHOLD new objects instead of CPython's 700 (see tune_gc).
-GC_YOUNG_THRESHOLD = 50_000
+GC_YOUNG_THRESHOLD = 10_000
 
 SOCKET_TIMEOUT_S = 75
 STOP_GRACE_S = 8
@@ -139,10 +139,11 @@ def tune_gc() -> None:
     which no board hears a call and requests queue. CPython's default thresholds run one every
     few seconds under load, because every young collection (each 700 new objects) promotes what
     a request in flight holds. So: what start-up loaded is frozen out of the collections for
-    good, and young collections come every GC_YOUNG_THRESHOLD new objects, which requests have
-    long finished with by then. The cycles a request leaves (Werkzeug's URL matcher makes one
-    per request) are still found, in the young generation, at a few milliseconds' cost."""
-    gc.collect()
+    good, and young collections come every GC_YOUNG_THRESHOLD new objects (a few seconds at a
+    province's peak), so far less of what requests in flight hold is promoted. The cycles a
+    request leaves (Werkzeug's URL matcher makes one per request) are still found young, in
+    15-30 ms (measured: 50,000 made them rarer but 70-100 ms long). No collection before the
+    freeze: it would cost the start ~0.1 s for the little garbage imports leave."""
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
 
