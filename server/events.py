@@ -87,8 +87,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
             return
         socketio.emit("queue_updated", {"fields": fields}, to=office_room(office_id))
 
-    def _waiting(office_id: int) -> list[dict]:
-        return engine.waiting_counts(office=office_id)
+    def _waiting(office_id: int, waiting: dict[int, int] | None = None) -> list[dict]:
+        return engine.waiting_counts(office=office_id, waiting=waiting)
 
     def push_positions_soon(office_id: int, field: str) -> None:
         with lock:
@@ -133,7 +133,7 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         for change in changes:
             data, office = change.data, change.office
             if change.kind == "ticket_called":
-                _emit_call(office, data, change.tile, change.fields)
+                _emit_call(office, data, change.tile, change.waiting)
             elif change.kind == "queue_changed":
                 if office not in called:
                     emit_queue_soon(office)  # a call's message carries the waiting counts already
@@ -160,14 +160,15 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         if any(c.office is not None for c in changes):
             emit_province_soon()
 
-    def _emit_call(office_id: int, call: dict, tile: dict | None = None, fields: list | None = None) -> None:
-        """One message per board: the call, the counter's tile and the waiting counts (the engine's
-        own when it had them in hand, as call next does)."""
+    def _emit_call(office_id: int, call: dict, tile: dict | None = None,
+                   waiting: dict[int, int] | None = None) -> None:
+        """One message per board: the call, the counter's tile and the waiting counts (from what the
+        engine had in hand when it had it, as call next does)."""
         message = dict(call)
         try:
             message["counter_tile"] = {"counter": call["counter"],
                                        **(tile or engine.board_counter(call["counter"], office=office_id))}
-            message["fields"] = fields if fields is not None else _waiting(office_id)
+            message["fields"] = _waiting(office_id, waiting)
         except Exception:  # the call itself must reach the hall even if the details fail
             log.warning("call details skipped", exc_info=True)
         socketio.emit("ticket_called", message, to=office_room(office_id))

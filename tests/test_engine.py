@@ -85,18 +85,22 @@ def test_a_call_carries_the_counters_tile_exactly_as_the_board_reads_it(engine, 
 
 def test_a_call_carries_the_waiting_counts_exactly_as_the_board_reads_them_after_it(engine, clock):
     """call next counts the office's waiting tickets inside its own transaction for the board's
-    message: the counts must be those after the call (the called ticket no longer waiting)."""
+    message: the counts must be those after the call (the called ticket no longer waiting), and
+    the estimates must have learnt the service it finished and the counter it opened."""
     heard = []
     engine.listeners.append(lambda changes: heard.extend(c for c in changes if c.kind == "ticket_called"))
-    for n in range(4):
+    for n in range(6):
         engine.issue_ticket("chung-thuc" if n % 2 else "ho-tich")
         clock.advance(seconds=30)
+    engine.set_counter_state(2, "closed")
     before = {f["code"]: f["waiting"] for f in engine.waiting_counts()}
-    for counter in (1, 2, 1):
+    for counter in (1, 2, 1, 2):
         engine.call_next(counter)
-        assert heard[-1].fields == engine.waiting_counts()
-    after = {f["code"]: f["waiting"] for f in heard[-1].fields}
-    assert sum(before.values()) - sum(after.values()) == 3
+        message = engine.waiting_counts(waiting=heard[-1].waiting)  # what the board's message carries
+        assert message == engine.waiting_counts()
+        clock.advance(minutes=4)
+    after = {f["code"]: f["waiting"] for f in message}
+    assert sum(before.values()) - sum(after.values()) == 4
     assert all(after[code] <= before[code] for code in before)
 
 

@@ -70,7 +70,7 @@ class Change:
     office: int | None = None
     # What the engine had in hand, for this process's caches and messages (never sent as is):
     tile: dict | None = None  # ticket_called: the counter as the board shows it now
-    fields: list | None = None  # ticket_called: the office's waiting counts just after it (`waiting_counts`)
+    waiting: dict[int, int] | None = None  # ticket_called: waiting tickets by field id just after it
     served: tuple[int, float] | None = None  # ticket_finished: (field id, seconds of service) to learn from
     state_changed: bool = True  # counter_changed: False when its open/paused/closed state stayed as it was
     view: dict | None = None  # ticket_updated: the ticket's page view as committed (`ticket_status`)

@@ -115,9 +115,9 @@ class Calling(Numbering):
                                         "device_id": None, "data": {"code": ticket.code}})
             view = self._view_in_hand(office_id, ticket, counter_number, s)
             tile = self._called_tile(office_id, counter, counter_number, field_ids, ticket, s)
-            fields = self._waiting_counts(s, office_id)  # in this transaction: no second connection for the board
+            waiting = self._waiting_by_field(s, office_id, self.today())  # for the boards, in this transaction
         self._announce_call(office_id, view, counter_number, recall=False, changes=changes, tile=tile,
-                            opened=counter.state == "closed", in_hand=True, fields=fields)
+                            opened=counter.state == "closed", in_hand=True, waiting=waiting)
         return for_staff(view)
 
     def _called_tile(self, office_id: int, counter, counter_number: int, field_ids, ticket, s: Session) -> dict:
@@ -221,9 +221,9 @@ class Calling(Numbering):
 
     def _announce_call(self, office_id: int, view: dict, counter_number: int, recall: bool,
                        changes: list[Change], tile: dict | None = None, opened: bool = True,
-                       in_hand: bool = False, fields: list | None = None) -> None:
-        """`tile` and `fields`: the counter as the board shows it now and the office's waiting
-        counts, when the caller has them in hand (else the board's message reads them). `opened`:
+                       in_hand: bool = False, waiting: dict[int, int] | None = None) -> None:
+        """`tile` and `waiting`: the counter as the board shows it now and the office's waiting
+        tickets by field, when the caller has them in hand (else the board's message reads them). `opened`:
         the call may have opened a closed counter. `in_hand`: `view` is the ticket's page view as
         committed, so its page is told without a query."""
         changes += [
@@ -231,7 +231,7 @@ class Calling(Numbering):
                 "ticket": {"code": view["code"], "field": view["field"], "priority": view["priority"],
                            **({"booked_start": view["booked_start"]} if view.get("booked_start") else {})},
                 "counter": counter_number, "recall": recall, "at": view["called_at"],
-            }, office=office_id, tile=tile, fields=fields),
+            }, office=office_id, tile=tile, waiting=waiting),
             Change("ticket_updated", {"token": view["token"]}, office=office_id, view=_page(view) if in_hand else None),
             Change("counter_changed", {"counter": counter_number}, office=office_id, state_changed=opened),
             Change("queue_changed", {"fields": [view["field"]], "moved": [view["field"]]}, office=office_id),

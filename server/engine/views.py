@@ -153,21 +153,20 @@ class Views(EngineBase):
         return sorted([*(start for fid, start in booked if fid == field_id and start > cutoff),
                        *(start for fid, start in early if fid == field_id and start > now)])
 
-    def waiting_counts(self, office: int | None = None) -> list[dict]:
+    def waiting_counts(self, office: int | None = None, waiting: dict[int, int] | None = None) -> list[dict]:
         """Each active field's waiting count and estimated wait: what a board redraws after every call
-        and issue. The lean cousin of `field_summaries` (one query, the rest from caches)."""
+        and issue. The lean cousin of `field_summaries` (one query, the rest from caches).
+        `waiting`: the waiting tickets by field id when the caller counted them (call next, in its
+        own transaction); the estimates are made here, from caches that have learnt its changes."""
         office_id = self.office_id(office)
         self.roll_day()
-        with self.storage.read() as s:
-            return self._waiting_counts(s, office_id)
-
-    def _waiting_counts(self, s: Session, office_id: int) -> list[dict]:
-        """`waiting_counts` in a session the caller holds (a call's own transaction)."""
-        waiting = self._waiting_by_field(s, office_id, self.today())
-        return [{"code": r.code, "waiting": waiting.get(r.id, 0),
-                 "estimated_wait_s": self._wait_for(s, office_id, r.id, r.minutes, waiting.get(r.id, 0),
-                                                    bookable=r.bookable)}
-                for r in self._field_rules(office_id, s).values() if r.active]
+        with self.storage.read() as s:  # a session connects only if a query or a cache needs it
+            if waiting is None:
+                waiting = self._waiting_by_field(s, office_id, self.today())
+            return [{"code": r.code, "waiting": waiting.get(r.id, 0),
+                     "estimated_wait_s": self._wait_for(s, office_id, r.id, r.minutes, waiting.get(r.id, 0),
+                                                        bookable=r.bookable)}
+                    for r in self._field_rules(office_id, s).values() if r.active]
 
     @staticmethod
     def _waiting_by_field(s: Session, office_id: int, day: dt.date) -> dict[int, int]:
