@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_server import children, cpu_s  # noqa: E402
 from tests.conftest import _drop_schema, _pg_schema_url  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 
@@ -67,25 +68,12 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pids_where(test) -> list[int]:
-    """Processes whose /proc/<pid>/status passes `test` (a dict of its lines)."""
+def postgres_pids() -> list[int]:
     pids = []
-    for entry in Path("/proc").iterdir():
+    for entry in os.listdir("/proc"):
         try:
-            if entry.name.isdigit():
-                status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines()
-                              if ":\t" in line)
-                if test(status):
-                    pids.append(int(entry.name))
+            if entry.isdigit() and open(f"/proc/{entry}/comm").read().strip() == "postgres":
+                pids.append(int(entry))
         except OSError:
             continue
     return pids
@@ -94,9 +82,8 @@ def pids_where(test) -> list[int]:
 def cpu_of(setup: "Setup") -> dict:
     """CPU seconds so far of each server, of PostgreSQL (every backend) and of this load generator."""
     out = {f"server {chr(97 + i)}": cpu_s(s.proc.pid) for i, s in enumerate(setup.servers)}
-    servers = {str(s.proc.pid) for s in setup.servers}
-    out["print workers"] = sum(cpu_s(pid) for pid in pids_where(lambda st: st.get("PPid", "").strip() in servers))
-    out["postgresql"] = sum(cpu_s(pid) for pid in pids_where(lambda st: st.get("Name", "").strip() == "postgres"))
+    out["print workers"] = sum(cpu_s(child) for s in setup.servers for child in children(s.proc.pid))
+    out["postgresql"] = sum(cpu_s(pid) for pid in postgres_pids())
     out["load generator"] = sum(os.times()[:2])
     ticks = [int(n) for n in open("/proc/stat").readline().split()[1:]]
     out["whole machine"] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
@@ -216,11 +203,9 @@ async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, 
 
     received: Tally = Tally()  # event name -> messages received by every client
     board_heard: dict[tuple[str, str], list[float]] = {}
-    cross_office = 0
     clients = []
 
     async def board(n: int, slug: str):
-        nonlocal cross_office
         sio = socketio.AsyncClient(reconnection=True, http_session=session_for(n // CLIENTS_PER_ADDRESS))
 
         @sio.on("*")
