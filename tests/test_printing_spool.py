@@ -111,7 +111,10 @@ def test_printer_off_the_ticket_stands_and_prints_exactly_once_when_it_is_back(
     spool = service(storage, tmp_path, printer.spec, clock)
     started = time.monotonic()
     result = spool.submit(ticket_id)
-    assert time.monotonic() - started < 1.0  # the kiosk is not kept waiting
+    # The kiosk is not kept waiting: no wait for the printer's 2 s connect timeout nor the 2 s
+    # retry backoff (what it takes is three durable commits, ~10 ms, but a busy CI disk once
+    # made them 1.07 s against an earlier bound of 1.0 s).
+    assert time.monotonic() - started < PrintService.retry_base.total_seconds()
     assert result["status"] == "pending" and not result["printed"]
     with storage.read() as s:
         assert s.get(Ticket, ticket_id).status == "waiting"
