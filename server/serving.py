@@ -216,6 +216,11 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
                 self.close_connection = 1
             finally:
                 self._stop_timer()
+            # Let every other connection have its turn before this one reads its next request.
+            # Without it a keep-alive client whose next request is already in (a kiosk retrying,
+            # a load balancer, wrk) is served again and again without a switch, while the others
+            # wait: 10 busy clients saw p50 1.7 ms but p90 0.7 s and p99 1.3 s.
+            eventlet.sleep(0)
 
         def handle_one_response(self):
             if inflight.stopping:

@@ -106,3 +106,33 @@ def test_one_structured_log_line_per_request_with_office_status_and_time(server)
     assert isinstance(issued["ms"], float) and issued["addr"] == "127.0.0.1"
     unknown = next(line for line in lines if line["path"] == "/o/khong-co/api/state")
     assert unknown["status"] == 404
+
+
+def test_a_client_whose_next_requests_are_already_sent_is_served_in_turn_with_the_others(server):
+    """A keep-alive connection whose next request is already there (pipelined here; under load, a
+    fast client's next request arrives before the server reads) must not be served to its end
+    while another kiosk waits: issuing never yields to eventlet's hub, so the other kiosk got its
+    ticket only after all 100 (under wrk, 10 clients saw p50 1.7 ms but p90 0.7 s, p99 1.3 s)."""
+    body = b'{"field": "ho-tich"}'
+    request = (b"POST /api/tickets HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    greedy = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    other = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        assert requests.get(server.url + "/api/health", timeout=5).status_code == 200  # both accepted by now
+        greedy.sendall(request * 100)
+        other.sendall(request)
+        assert other.recv(4096).startswith(b"HTTP/1.1 201")
+        # What the greedy client had been answered by the time the other got its answer (a
+        # response sent on the loopback is in the receiving socket's buffer at once).
+        greedy.setblocking(False)
+        answered = b""
+        try:
+            while chunk := greedy.recv(65536):
+                answered += chunk
+        except BlockingIOError:
+            pass
+        assert answered.count(b"HTTP/1.1 201") < 50
+    finally:
+        greedy.close()
+        other.close()
