@@ -178,6 +178,10 @@ class Ticket(Base):
         Index("ix_ticket_queue", "status", "field_id", "priority_rank", "issued_at"),
         Index("ix_ticket_day", "service_day", "status"),
         Index("ix_ticket_office_day", "office_id", "service_day", "code"),
+        # A field's waiting line, with every column that orders it: counting who is ahead of a new
+        # ticket and finding a counter's next one read this index alone, never the table.
+        Index("ix_ticket_waiting", "field_id", "status", "service_day", "priority_rank", "booked_start",
+              "issued_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))

@@ -37,9 +37,10 @@ def _next_number_statement(dialect: str):
 _NEXT_NUMBER = {"sqlite": _next_number_statement("sqlite"), "postgresql": _next_number_statement("postgresql")}
 _INSERT_TICKET = insert(Ticket).returning(Ticket.id)
 INSERT_EVENT = insert(Event)
-_COUNT_AHEAD = select(func.count(Ticket.id)).where(
-    Ticket.status == "waiting", Ticket.field_id == bindparam("field_id"), Ticket.service_day == bindparam("day"),
-    Ticket.id != bindparam("ticket_id"),
+# The new ticket counts itself (waiting, its field, its rank): ahead is this count less one. No
+# other column than those of ix_ticket_waiting, so the count reads that index alone.
+_COUNT_AHEAD = select(func.count()).select_from(Ticket).where(
+    Ticket.field_id == bindparam("field_id"), Ticket.status == "waiting", Ticket.service_day == bindparam("day"),
     or_(Ticket.priority_rank <= bindparam("rank"), Ticket.booked_start <= bindparam("now")))
 
 
@@ -133,8 +134,8 @@ class Numbering(Views):
         if booked_start is None:
             # Every waiting ticket of this field with the same or a higher priority was issued earlier,
             # and every booked one whose slot has started comes first.
-            ahead = conn.execute(_COUNT_AHEAD, {"field_id": rules.id, "day": day, "rank": rank, "now": now,
-                                                "ticket_id": ticket_id}).scalar_one()
+            ahead = conn.execute(_COUNT_AHEAD, {"field_id": rules.id, "day": day, "rank": rank,
+                                                "now": now}).scalar_one() - 1
         else:
             ahead = people_ahead(s, s.get(Ticket, ticket_id), now)
         office = self.offices.get(office_id)
