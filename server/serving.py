@@ -179,6 +179,9 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
     import eventlet.wsgi
     from eventlet.green import socket as green_socket
 
+    # Tickets issued at the same moment share one durable commit (SQLite; see server/storage.py).
+    app.extensions["motcua"].storage.group_commits(lambda: eventlet.sleep(0))
+
     header_timeout = config.header_timeout
 
     class Protocol(eventlet.wsgi.HttpProtocol):

@@ -4,6 +4,13 @@
 SQLite (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading a read
 lock, and an in-process lock keeps threads of one process from spinning in
 SQLite's busy handler. PostgreSQL relies on row locks instead.
+
+Group commit (SQLite under eventlet, `group_commits`): a durable commit waits for the disk,
+and eventlet's hub waits with it, so one commit a ticket caps issuing at the disk's pace.
+`write(grouped=True)` runs its block in a savepoint of a transaction that several requests
+share: the first one opens it, gives every other ready request a turn to add its block, then
+commits them all with one fsync. Each block still succeeds or fails on its own (its savepoint),
+nobody is answered before the commit, and a failed commit fails every block in it.
 """
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -39,6 +46,14 @@ class Storage:
         self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
         # One writer at a time inside this process (SQLite only); other processes wait on the file lock.
         self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        self._yield_turn: Callable[[], None] | None = None  # set by group_commits()
+        self._group: _Group | None = None  # the shared transaction that grouped writes join, while open
+
+    def group_commits(self, yield_turn: Callable[[], None]) -> None:
+        """Let `write(grouped=True)` blocks share one commit (SQLite only). `yield_turn` lets every
+        other ready request run (eventlet.sleep(0)): it must be a green switch, not a thread's."""
+        if self.is_sqlite:
+            self._yield_turn = yield_turn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -51,8 +66,14 @@ class Storage:
             session.close()  # detaches objects with their loaded values; the transaction ends
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """A transaction that commits when the block ends and rolls back on any error."""
+    def write(self, grouped: bool = False) -> Iterator[Session]:
+        """A transaction that commits when the block ends and rolls back on any error.
+        `grouped`: the block may share its commit with other requests' (see the module's text);
+        only for a block that writes a few rows and never waits on the network."""
+        if grouped and self._yield_turn is not None:
+            with self._grouped_write() as session:
+                yield session
+            return
         with self._write_lock:
             session = self._write_sessions()
             session.info["opened_ns"] = time.monotonic_ns()
@@ -65,8 +86,112 @@ class Storage:
             finally:
                 session.close()
 
+    @contextlib.contextmanager
+    def _grouped_write(self) -> Iterator[Session]:
+        while True:
+            group = self._group
+            if group is None:  # lead a new group: its blocks run one at a time (`body`)
+                group = self._group = _Group()
+                group.body.acquire()
+                leader = True
+                break
+            group.body.acquire()
+            if group.open:
+                leader = False
+                break
+            group.body.release()  # it committed while this waited: join the next one
+        failure: BaseException | None = None
+        try:
+            if leader:
+                self._open_group(group)
+            session = Session(bind=group.connection, join_transaction_mode="create_savepoint",
+                              expire_on_commit=False)
+            session.info["opened_ns"] = time.monotonic_ns()
+            try:
+                yield session
+                session.commit()  # releases this block's savepoint; the group commits later
+            except BaseException as err:
+                session.rollback()  # to this block's savepoint: the others' rows stay
+                failure = err
+            finally:
+                session.close()
+            group.members += 1
+        except BaseException as err:  # the group's transaction could not be opened
+            failure = failure or err
+        finally:
+            group.body.release()
+        if leader:
+            self._commit_group(group)
+        else:
+            group.done.wait()
+        # A block's own error is told after the commit: what it conflicted with (another request's
+        # row in the same group) is then there to be read.
+        if failure is not None:
+            raise failure
+        if group.error is not None:
+            raise group.error
+
+    def _open_group(self, group: "_Group") -> None:
+        self._write_lock.acquire()
+        try:
+            group.connection = self._writer.connect()
+            group.connection.begin()  # BEGIN IMMEDIATE
+        except BaseException as err:
+            group.error = err
+            group.open = False
+            if self._group is group:
+                self._group = None
+            if group.connection is not None:
+                group.connection.close()
+                group.connection = None
+            self._write_lock.release()
+            raise
+
+    def _commit_group(self, group: "_Group") -> None:
+        if group.connection is None:  # never opened (the leader's error is raised to the leader)
+            group.done.set()
+            return
+        try:
+            for _ in range(GROUP_TURNS):  # the requests ready now add their blocks
+                seen = group.members
+                self._yield_turn()
+                if group.members == seen or group.members >= GROUP_MAX:
+                    break
+            with group.body:  # a block that yielded mid-way ends first; no one joins from here on
+                group.open = False
+                if self._group is group:
+                    self._group = None
+            group.connection.commit()
+        except BaseException as err:
+            group.error = err
+            with contextlib.suppress(Exception):
+                group.connection.rollback()
+        finally:
+            group.open = False
+            if self._group is group:
+                self._group = None
+            group.connection.close()
+            self._write_lock.release()
+            group.done.set()
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+GROUP_TURNS = 4  # at most this many rounds of other requests joining one commit
+GROUP_MAX = 64  # blocks in one commit, at most (a burst is answered in slices, not all at the end)
+
+
+class _Group:
+    """One shared transaction of grouped writes."""
+
+    def __init__(self):
+        self.body = threading.Lock()  # one block at a time on the shared connection
+        self.done = threading.Event()  # committed (or failed): its blocks may answer
+        self.open = True  # blocks may still join
+        self.members = 0
+        self.connection = None
+        self.error: BaseException | None = None
 
 
 def private_folder(path: Path) -> None:

@@ -66,7 +66,7 @@ class Numbering(Views):
             if existing:
                 return existing
         try:
-            with self.storage.write() as s:
+            with self.storage.write(grouped=True) as s:  # kiosks at the same moment share one commit
                 view = self._issue(s, office_id, field_code, priority, idempotency_key, device_id, issued_from,
                                    context or {})
         except IntegrityError:
