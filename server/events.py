@@ -91,6 +91,9 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         return engine.waiting_counts(office=office_id, waiting=waiting)
 
     def push_positions_soon(office_id: int, field: str) -> None:
+        if not shared_rooms and not any(isinstance(room, str) and room.startswith("ticket:")
+                                        for room in list(socketio.server.manager.rooms.get("/", {}))):
+            return  # no phone follows a ticket here: no need to read every waiting ticket's place
         with lock:
             if (office_id, field) in positions_pending:
                 return
