@@ -137,15 +137,68 @@ def wrk(url: str, connections: int, seconds: int, path: str = "/api/tickets") ->
     return result
 
 
-async def call_latency(server: LiveServer, clients: int, calls: int, print_load: float = 0) -> dict:
-    """`print_load`: tickets a second issued (and printed) from another thread while the calls are timed."""
+class RawBoard:
+    """A board as the Socket.IO protocol has it on the wire (Engine.IO 4 over one websocket), with
+    nothing on top: 200 python-socketio clients in one load generator spend tens of microseconds
+    each decoding and dispatching every message, so the last of them hears a call milliseconds
+    after the first even if the server sent all 200 at once. This one notes the time and reads
+    the ticket's code only."""
+
+    def __init__(self, session, url: str, on_call):
+        self.session = session
+        self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.on_call = on_call
+        self.ws = self.task = None
+        self.joined = asyncio.Event()
+
+    async def connect(self):
+        self.ws = await self.session.ws_connect(self.url, autoping=False)
+        opened = await self.ws.receive_str()  # 0{"sid": ..., "pingInterval": ...}
+        assert opened.startswith("0"), opened
+        self.task = asyncio.get_running_loop().create_task(self._listen())
+        await self.ws.send_str("40")  # join the default namespace, as a board does
+        await asyncio.wait_for(self.joined.wait(), 30)
+
+    async def _listen(self):
+        async for message in self.ws:
+            text = message.data
+            if text == "2":  # the server's ping
+                await self.ws.send_str("3")
+            elif text.startswith('42["ticket_called"'):
+                at = asyncio.get_running_loop().time()
+                start = text.index('"code":') + 7
+                start = text.index('"', start) + 1
+                self.on_call(text[start:text.index('"', start)], at)
+            elif text.startswith("40"):
+                self.joined.set()
+
+    async def disconnect(self):
+        await self.ws.close()
+        if self.task:
+            await asyncio.gather(self.task, return_exceptions=True)
+
+
+async def call_latency(server: LiveServer, clients: int, calls: int, print_load: float = 0,
+                       board_client: str = "socketio") -> dict:
+    """`print_load`: tickets a second issued (and printed) from another thread while the calls are timed.
+    `board_client`: socketio (python-socketio's AsyncClient) or raw (RawBoard)."""
     import socketio
     import threading
 
     loop = asyncio.get_running_loop()
     boards, received = [], {}
+    http = None
+    if board_client == "raw":
+        import aiohttp
+
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))  # one connection per board
 
     async def make_board(i):
+        if board_client == "raw":
+            board = RawBoard(http, server.url, lambda code, at: received.setdefault(code, []).append(at))
+            await board.connect()
+            boards.append(board)
+            return
         sio = socketio.AsyncClient(reconnection=False)
 
         @sio.on("ticket_called")
@@ -160,7 +213,7 @@ async def call_latency(server: LiveServer, clients: int, calls: int, print_load:
     await asyncio.sleep(1)
     memory = rss_mb(server.proc.pid)
     worker_memory = [round(rss_mb(pid), 1) for pid in children(server.proc.pid)]
-    clerk = server.clerk_headers(f"bench{clients}{'p' if print_load else ''}")
+    clerk = server.clerk_headers(f"bench{clients}{'p' if print_load else ''}{board_client}")
     for _ in range(calls):
         requests.post(server.url + "/api/tickets", json={"field": "ho-tich"}, timeout=10)
     # Their print jobs are done first: a hall's tickets are printed as they come, long before
@@ -204,7 +257,9 @@ async def call_latency(server: LiveServer, clients: int, calls: int, print_load:
     gc.enable()
     issuing.clear()
     await asyncio.gather(*(b.disconnect() for b in boards))
-    return {"clients": clients, "calls": calls, "tickets_issued_meanwhile": len(issued_meanwhile), "p50_ms": round(percentile(latencies, 0.5), 1),
+    if http is not None:
+        await http.close()
+    return {"clients": clients, "board_client": board_client, "calls": calls, "tickets_issued_meanwhile": len(issued_meanwhile), "p50_ms": round(percentile(latencies, 0.5), 1),
             "p99_ms": round(percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
             "first_board_p50_ms": round(percentile(firsts, 0.5), 1),
             "http_response_p50_ms": round(percentile(responses, 0.5), 1),
@@ -363,6 +418,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each printer setting, taking turns")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--boards", default="200", help="comma list of board counts, e.g. 200,1000")
+    parser.add_argument("--raw-boards", action="store_true",
+                        help="time the calls again with boards that only read the wire (RawBoard), to tell "
+                             "the server's fan-out from the load generator's own decoding")
     parser.add_argument("--sync", default="FULL", help="SQLITE_SYNCHRONOUS for the run")
     parser.add_argument("--printer", default="preview,dummy,none",
                         help="comma list of PRINTER settings; the first is reported first (the default: preview)")
@@ -454,6 +512,9 @@ def main() -> None:
                              "print_worker_rss_mb": [round(rss_mb(pid), 1) for pid in children(server.proc.pid)]}
                     for clients in map(int, args.boards.split(",")):
                         entry[f"call_to_{clients}_boards"] = asyncio.run(call_latency(server, clients, args.calls))
+                        if args.raw_boards:
+                            entry[f"call_to_{clients}_raw_boards"] = asyncio.run(
+                                call_latency(server, clients, args.calls, board_client="raw"))
                         if args.print_load and printer != "none":
                             entry[f"call_to_{clients}_boards_while_printing"] = asyncio.run(
                                 call_latency(server, clients, args.calls, print_load=args.print_load))
