@@ -69,7 +69,8 @@ class Storage:
     def write(self, grouped: bool = False) -> Iterator[Session]:
         """A transaction that commits when the block ends and rolls back on any error.
         `grouped`: the block may share its commit with other requests' (see the module's text);
-        only for a block that writes a few rows and never waits on the network."""
+        only for a block that writes a few rows, never waits on the network and never opens
+        another write (the group's transaction holds this process's write lock until it commits)."""
         if grouped and self._yield_turn is not None:
             with self._grouped_write() as session:
                 yield session
