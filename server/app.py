@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
@@ -129,6 +129,11 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     for surface in _surfaces():
         app.register_blueprint(surface)
     events.register(socketio, engine, storage, shared_rooms=bool(config.message_queue_url))
+    # Every Socket.IO event runs in a request context for its connection's /socket.io/ URL. With
+    # no rule for it, Flask keeps a NotFound with its traceback there: a reference cycle per
+    # connect, follow and disconnect, left for the garbage collector (thousands of phones). The
+    # middleware answers /socket.io/ itself, so this view is never served.
+    app.add_url_rule("/socket.io/", "socketio_transport", _not_here, methods=["GET", "POST"])
     _attach_printing(app, services)
 
     from . import tenancy
@@ -178,6 +183,10 @@ def _attach_printing(app: Flask, services: Services) -> None:
         register_printer_namespace(socketio, services.printing)
     except ImportError:
         pass
+
+
+def _not_here():
+    abort(404)
 
 
 def _locale() -> str:
