@@ -132,8 +132,11 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
     # Every Socket.IO event runs in a request context for its connection's /socket.io/ URL. With
     # no rule for it, Flask keeps a NotFound with its traceback there: a reference cycle per
     # connect, follow and disconnect, left for the garbage collector (thousands of phones). The
-    # middleware answers /socket.io/ itself, so this view is never served.
-    app.add_url_rule("/socket.io/", "socketio_transport", _not_here, methods=["GET", "POST"])
+    # middleware answers /socket.io/ itself, so this view is never served. Two rules: Werkzeug
+    # matches a websocket's URL only to a websocket rule (else a WebsocketMismatch is kept).
+    for websocket in (False, True):
+        app.add_url_rule("/socket.io/", "socketio_transport", _not_here, strict_slashes=False,
+                         websocket=websocket, methods=["GET"] if websocket else ["GET", "POST"])
     _attach_printing(app, services)
 
     from . import tenancy
