@@ -139,9 +139,7 @@ class Storage:
             group.connection.begin()  # BEGIN IMMEDIATE
         except BaseException as err:
             group.error = err
-            group.open = False
-            if self._group is group:
-                self._group = None
+            self._stop_joining(group)
             if group.connection is not None:
                 group.connection.close()
                 group.connection = None
@@ -159,21 +157,22 @@ class Storage:
                 if group.members == seen or group.members >= GROUP_MAX:
                     break
             with group.body:  # a block that yielded mid-way ends first; no one joins from here on
-                group.open = False
-                if self._group is group:
-                    self._group = None
+                self._stop_joining(group)
             group.connection.commit()
         except BaseException as err:
             group.error = err
             with contextlib.suppress(Exception):
                 group.connection.rollback()
         finally:
-            group.open = False
-            if self._group is group:
-                self._group = None
+            self._stop_joining(group)  # (already, unless a turn raised)
             group.connection.close()
             self._write_lock.release()
             group.done.set()
+
+    def _stop_joining(self, group: "_Group") -> None:
+        group.open = False
+        if self._group is group:
+            self._group = None
 
     def dispose(self) -> None:
         self.engine.dispose()

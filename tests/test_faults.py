@@ -12,6 +12,8 @@ import threading
 import time
 import uuid
 from collections import Counter as Tally
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
 
 import pytest
 import requests
@@ -299,37 +301,54 @@ def _fill(folder) -> None:
                 return
 
 
-def test_a_full_disk_fails_tickets_cleanly_and_health_says_so(tmp_path):
+@dataclass
+class SmallDiskOffice:
+    server: LiveServer
+    disk: Path
+    stored: list[int] = dc_field(default_factory=list)  # the numbers the database kept, once the server stopped
+
+
+@contextlib.contextmanager
+def office_on_a_small_disk(tmp_path, async_mode: str = "threading", env: dict | None = None):
+    """A server whose database lives on a small disk of its own, five tickets issued. Once the
+    block ends: the server stopped, the database checked whole and its ticket numbers read."""
     with _small_disk(tmp_path / "disk") as disk:
         database = disk / "motcua.db"
-        server = LiveServer(tmp_path / "office", env={"DATABASE_URL": f"sqlite:///{database}"})
-        assert server.cli("init").returncode == 0
-        server.start()
+        office = SmallDiskOffice(LiveServer(tmp_path / "office", async_mode=async_mode,
+                                            env={"DATABASE_URL": f"sqlite:///{database}", **(env or {})}), disk)
+        assert office.server.cli("init").returncode == 0
+        office.server.start()
         try:
             for _ in range(5):
-                server.issue("ho-tich")
-            _fill(disk)
-            for i in range(3):
-                r = requests.post(server.url + "/api/tickets", json={"field": "ho-tich"},
-                                  headers={"Idempotency-Key": f"cham-{i}"}, timeout=10)
-                assert r.status_code == 503, r.text
-                assert int(r.headers["Retry-After"]) > 0 and r.json()["error"]["code"] == "database_unavailable"
-            health = requests.get(server.url + "/api/health", timeout=5)
-            assert health.status_code == 503 and health.json()["database"] == "error"
-            assert health.json()["error"]["code"] == "database_unavailable"
-            assert requests.get(server.url + "/api/state", timeout=5).status_code == 200  # boards still read
-
-            (disk / "filler").unlink()  # the operator frees some space
-            assert wait_until(lambda: requests.get(server.url + "/api/health", timeout=5).status_code == 200, 5)
-            r = requests.post(server.url + "/api/tickets", json={"field": "ho-tich"},
-                              headers={"Idempotency-Key": "cham-0"}, timeout=10)
-            assert r.status_code == 201 and r.json()["number"] == 6, "the failed taps left nothing behind"
+                office.server.issue("ho-tich")
+            yield office
         finally:
-            server.stop()
+            office.server.stop()
         with sqlite3.connect(database) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            numbers = [n for (n,) in db.execute("SELECT number FROM ticket ORDER BY number")]
-        assert numbers == [1, 2, 3, 4, 5, 6]
+            office.stored = [n for (n,) in db.execute("SELECT number FROM ticket ORDER BY number")]
+
+
+def test_a_full_disk_fails_tickets_cleanly_and_health_says_so(tmp_path):
+    with office_on_a_small_disk(tmp_path) as office:
+        server, disk = office.server, office.disk
+        _fill(disk)
+        for i in range(3):
+            r = requests.post(server.url + "/api/tickets", json={"field": "ho-tich"},
+                              headers={"Idempotency-Key": f"cham-{i}"}, timeout=10)
+            assert r.status_code == 503, r.text
+            assert int(r.headers["Retry-After"]) > 0 and r.json()["error"]["code"] == "database_unavailable"
+        health = requests.get(server.url + "/api/health", timeout=5)
+        assert health.status_code == 503 and health.json()["database"] == "error"
+        assert health.json()["error"]["code"] == "database_unavailable"
+        assert requests.get(server.url + "/api/state", timeout=5).status_code == 200  # boards still read
+
+        (disk / "filler").unlink()  # the operator frees some space
+        assert wait_until(lambda: requests.get(server.url + "/api/health", timeout=5).status_code == 200, 5)
+        r = requests.post(server.url + "/api/tickets", json={"field": "ho-tich"},
+                          headers={"Idempotency-Key": "cham-0"}, timeout=10)
+        assert r.status_code == 201 and r.json()["number"] == 6, "the failed taps left nothing behind"
+    assert office.stored == [1, 2, 3, 4, 5, 6]
 
 
 # ----- SIGTERM with requests in flight ----------------------------------------------------------
