@@ -235,6 +235,8 @@ class Health:
             if self._redis is None:
                 self._redis = _redis_client(self.message_queue_url)
             self._queue = probe_message_queue(self.message_queue_url, self._redis)
+            if self._queue.failed:
+                self._redis = None  # the next probe starts from a new client: nothing kept from the outage
         well = not self._database.failed and not (self._queue and self._queue.failed)
         self._next_probe = self.clock() + (PROBE_EVERY_S if well else RECHECK_FAILED_S)
         if not well:
