@@ -342,7 +342,8 @@ def paired_run(args, printer: str, connections: int) -> dict:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
         servers = {name: LiveServer(Path(home), async_mode=args.mode,
-                                    env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": name}).start()
+                                    env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": name},
+                                    python=args.server_python).start()
                    for name, home in (("none", a), (printer, b))}
         try:
             with ThreadPoolExecutor(2) as pool:
@@ -441,7 +442,7 @@ def main() -> None:
     report: dict = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 1),
                     "mode": args.mode, "database": f"SQLite WAL, synchronous={args.sync}", "printers": printers,
                     "runs_each": args.repeat, "seconds_each": args.seconds}
-    if "issue" not in skip:
+    if "issue" not in skip and args.repeat:
         runs: dict[str, dict[int, list[dict]]] = {p: {50: [], 10: []} for p in printers}
         for _ in range(args.repeat):
             for printer in printers:  # taking turns: the machine's noise falls on every setting alike
