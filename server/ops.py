@@ -13,6 +13,7 @@ No Flask in here: the API, the CLI and the tests call these with a config and a 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -235,8 +236,10 @@ class Health:
             if self._redis is None:
                 self._redis = _redis_client(self.message_queue_url)
             self._queue = probe_message_queue(self.message_queue_url, self._redis)
-            if self._queue.failed:
-                self._redis = None  # the next probe starts from a new client: nothing kept from the outage
+            if self._queue.failed:  # the next probe starts from a new client: nothing kept from the outage
+                with contextlib.suppress(Exception):
+                    self._redis.close()
+                self._redis = None
         well = not self._database.failed and not (self._queue and self._queue.failed)
         self._next_probe = self.clock() + (PROBE_EVERY_S if well else RECHECK_FAILED_S)
         if not well:

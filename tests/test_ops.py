@@ -56,6 +56,29 @@ def test_health_probes_the_database_rarely_however_often_it_is_polled(app, monke
     assert len(probes) == 3
 
 
+@pytest.mark.skipif(not redis_binary(), reason="no redis-server (Debian: apt-get install redis-server)")
+def test_health_says_the_message_queue_is_back_once_redis_is(app, tmp_path):
+    """Redis goes and comes back on the same port: health says error within the recheck, then ok
+    again at the next probe, from a new client (nothing kept from the outage)."""
+    redis = RedisProcess(tmp_path / "redis").start()
+    now = [1000.0]
+    health = ops.Health(app.extensions["motcua"].storage, redis.url, clock=lambda: now[0])
+    try:
+        assert health.report()[0]["message_queue"] == "ok"
+        redis.kill()
+        now[0] += ops.PROBE_EVERY_S + 0.1
+        body, can_take_tickets = health.report()
+        assert body["message_queue"] == "error" and body["status"] == "degraded" and can_take_tickets
+        assert health._redis is None  # the client of before the outage is dropped with the failure
+        now[0] += ops.RECHECK_FAILED_S + 0.1
+        assert health.report()[0]["message_queue"] == "error"  # still away: probed again, still said
+        redis.start()  # the same port
+        now[0] += ops.RECHECK_FAILED_S + 0.1
+        assert health.report()[0] == {"status": "ok", "database": "ok", "message_queue": "ok"}
+    finally:
+        redis.kill()
+
+
 def test_health_answers_503_when_the_disk_is_full(sqlite_client, monkeypatch):
     client = sqlite_client
     monkeypatch.setattr(ops, "MIN_FREE_BYTES", 1 << 62)  # every disk is "full" now
