@@ -55,6 +55,7 @@ from printer.ticket import DEFAULT_FOOTER, PRIORITY_LABELS_VI, TicketPrint
 from printer.worker import open_worker
 from server.engine import people_ahead
 from server.models import Device, Event, Field, Office, PrintJob, Ticket
+from server.storage import DirectInsert
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,10 @@ OPEN_JOB_STATUSES = ("pending", "printing")
 STATUS_ORDER = {"failed": 0, "printing": 1, "pending": 2, "printed": 3, "cancelled": 4}
 # Statements built once: the issue hook runs in every ticket's transaction, and the dispatcher
 # claims and records jobs in batches (ORM objects cost several times more per job).
-_INSERT_JOB = insert(PrintJob)
+# The first job of every ticket, written on the driver's cursor (storage.DirectInsert): half the cost.
+_INSERT_FIRST_JOB = DirectInsert(PrintJob.__table__, ("id", "ticket_id", "device_id", "status", "route", "reprint",
+                                                     "qr_url", "attempts", "last_error", "created_at",
+                                                     "next_attempt_at"))
 _INSERT_EVENT = insert(Event)
 _DEVICE_SETTINGS = select(Device.settings).where(Device.id == bindparam("device_id"))
 # First tries only: a job never tried cannot be too late (the retry rules start at the second try).
@@ -170,10 +174,10 @@ class PrintService:
             route = "agent" if (settings or {}).get("printer") == "agent" else "local"
         job_id = first_print_job_id(issued.token)
         now = self.clock()
-        conn.execute(_INSERT_JOB, {  # status pending, attempts 0, not a reprint: the columns' defaults
-            "id": job_id, "ticket_id": issued.id, "device_id": issued.device_id, "route": route,
-            "qr_url": self._qr_url(issued.token, issued.context.get("base_url")), "created_at": now,
-            "next_attempt_at": now + self.first_dispatch_grace})
+        _INSERT_FIRST_JOB(conn, {
+            "id": job_id, "ticket_id": issued.id, "device_id": issued.device_id, "status": "pending", "route": route,
+            "reprint": False, "qr_url": self._qr_url(issued.token, issued.context.get("base_url")), "attempts": 0,
+            "last_error": "", "created_at": now, "next_attempt_at": now + self.first_dispatch_grace})
         issued.context["print_job"] = {"job_id": job_id, "route": route}
 
     def after_issue(self, ticket: dict, context: dict, device_id: int | None = None) -> dict:

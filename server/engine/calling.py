@@ -88,10 +88,10 @@ class Calling(Numbering):
             if counter.current_ticket_id is not None:
                 done = conn.execute(_FINISH_TICKET, {"ticket_id": counter.current_ticket_id, "now": now}).first()
                 if done is not None:
-                    conn.execute(INSERT_EVENT, {"office_id": office_id, "at": now, "kind": "finished",
-                                                "ticket_id": counter.current_ticket_id, "field_id": done.field_id,
-                                                "counter_id": counter.id, "user_id": clerk_id, "device_id": None,
-                                                "data": {}})
+                    INSERT_EVENT(conn, {"office_id": office_id, "at": now, "kind": "finished",
+                                        "ticket_id": counter.current_ticket_id, "field_id": done.field_id,
+                                        "counter_id": counter.id, "user_id": clerk_id, "device_id": None,
+                                        "data": {}})
                     changes += [Change("ticket_finished", {"counter": counter_number, "token": done.token,
                                                            "ticket": {"code": done.code}}, office=office_id,
                                        served=_served(done.field_id, done.first_called_at, now)),
@@ -110,9 +110,9 @@ class Calling(Numbering):
             ticket = conn.execute(_CALL_TICKET, {"ticket_id": ticket_id, "now": now, "b_counter_id": counter.id,
                                                  "b_clerk_id": clerk_id}).one()
             conn.execute(_SET_CURRENT, {"b_counter_id": counter.id, "b_ticket_id": ticket_id})
-            conn.execute(INSERT_EVENT, {"office_id": office_id, "at": now, "kind": "called", "ticket_id": ticket_id,
-                                        "field_id": ticket.field_id, "counter_id": counter.id, "user_id": clerk_id,
-                                        "device_id": None, "data": {"code": ticket.code}})
+            INSERT_EVENT(conn, {"office_id": office_id, "at": now, "kind": "called", "ticket_id": ticket_id,
+                                "field_id": ticket.field_id, "counter_id": counter.id, "user_id": clerk_id,
+                                "device_id": None, "data": {"code": ticket.code}})
             view = self._view_in_hand(office_id, ticket, counter_number, s)
             tile = self._called_tile(office_id, counter, counter_number, field_ids, ticket, s)
             waiting = self._waiting_by_field(s, office_id, self.today())  # for the boards, in this transaction

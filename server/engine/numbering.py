@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import PRIORITY_REASONS, DayCounter, Event, Field, Ticket
+from ..storage import DirectInsert
 from .base import Change, IssuedTicket, conflict, invalid, not_found
 from .hours import describe, open_at
 from .views import Views, people_ahead
@@ -36,7 +37,9 @@ def _next_number_statement(dialect: str):
 # The issue path's statements, built once (building them is a good part of a request's cost).
 _NEXT_NUMBER = {"sqlite": _next_number_statement("sqlite"), "postgresql": _next_number_statement("postgresql")}
 _INSERT_TICKET = insert(Ticket).returning(Ticket.id)
-INSERT_EVENT = insert(Event)
+# Every issue and call writes one event: on the driver's cursor (storage.DirectInsert), a third of the cost.
+INSERT_EVENT = DirectInsert(Event.__table__, ("office_id", "at", "kind", "ticket_id", "field_id", "counter_id",
+                                             "user_id", "device_id", "data"))
 # The new ticket counts itself (waiting, its field, its rank): ahead is this count less one. No
 # other column than those of ix_ticket_waiting, so the count reads that index alone.
 _COUNT_AHEAD = select(func.count()).select_from(Ticket).where(
@@ -126,9 +129,9 @@ class Numbering(Views):
             "issued_from": (issued_from or "")[:64] or None, "issued_at": now, "call_count": 0,
             "booked_start": booked_start,
         }).scalar_one()
-        conn.execute(INSERT_EVENT, {"office_id": office_id, "at": now, "kind": "issued", "ticket_id": ticket_id,
-                                    "field_id": rules.id, "counter_id": None, "user_id": None,
-                                    "device_id": device_id, "data": {"code": code, "priority": priority}})
+        INSERT_EVENT(conn, {"office_id": office_id, "at": now, "kind": "issued", "ticket_id": ticket_id,
+                            "field_id": rules.id, "counter_id": None, "user_id": None,
+                            "device_id": device_id, "data": {"code": code, "priority": priority}})
         for hook in self.issue_hooks:
             hook(conn, IssuedTicket(ticket_id, token, code, device_id, now, context, office_id))
         if booked_start is None:
