@@ -117,6 +117,9 @@ class InlineWorker:
         pending.resolve(run_job(request))
         return pending
 
+    def submit_all(self, requests: list[dict]) -> list[Pending]:
+        return [self.submit(request) for request in requests]
+
     def close(self) -> None:
         pass
 
@@ -152,6 +155,9 @@ class ThreadWorker:
                 threading.Thread(target=self._feed, args=(jobs,), name=f"print {key[0]}", daemon=True).start()
         jobs.put((request, pending))
         return pending
+
+    def submit_all(self, requests: list[dict]) -> list[Pending]:
+        return [self.submit(request) for request in requests]
 
     def _feed(self, jobs) -> None:
         while True:
@@ -200,27 +206,36 @@ class ProcessWorker:
             self._ensure_started()
 
     def submit(self, request: dict) -> Pending:
-        pending = Pending()
-        op = request.get("op")
+        return self.submit_all([request])[0]
+
+    def submit_all(self, requests: list[dict]) -> list[Pending]:
+        """Several requests in one frame: one pickle and one write for a batch the spool claimed."""
+        pendings = [Pending() for _ in requests]
         with self._lock:
-            self._next_id += 1
-            request_id = self._next_id
-            body = pickle.dumps({**request, "id": request_id}, protocol=pickle.HIGHEST_PROTOCOL)
+            numbered = []
+            for request in requests:
+                self._next_id += 1
+                numbered.append({**request, "id": self._next_id})
+            body = pickle.dumps(numbered, protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 proc = self._ensure_started()
             except OSError as exc:  # nothing was sent anywhere: safe to try again later
                 log.warning("print worker cannot start: %s", exc)
-                pending.resolve({"ok": False, "retryable": True, "error": f"Không khởi động được tiến trình in: {exc}"})
-                return pending
-            self._pending[request_id] = (pending, op)
+                for pending in pendings:
+                    pending.resolve({"ok": False, "retryable": True,
+                                     "error": f"Không khởi động được tiến trình in: {exc}"})
+                return pendings
+            for request, pending in zip(numbered, pendings):
+                self._pending[request["id"]] = (pending, request.get("op"))
             try:
                 proc.stdin.write(FRAME.pack(len(body)) + body)
                 proc.stdin.flush()
             except (OSError, ValueError) as exc:  # the child is going; its reader answers for it
                 log.warning("print worker unreachable: %s", exc)
-                if self._pending.pop(request_id, None) is not None:
-                    pending.resolve(_gone(op))
-        return pending
+                for request, pending in zip(numbered, pendings):
+                    if self._pending.pop(request["id"], None) is not None:
+                        pending.resolve(_gone(request.get("op")))
+        return pendings
 
     def _read_replies(self, proc: subprocess.Popen) -> None:
         stream = proc.stdout
@@ -254,8 +269,9 @@ class ProcessWorker:
                 pass
 
 
-def _read_frame(stream) -> dict | None:
-    """One length-prefixed message from the other end of the pipe; None once it has closed."""
+def _read_frame(stream) -> Any:
+    """One length-prefixed message from the other end of the pipe (a reply; to the child, a list of
+    requests); None once it has closed."""
     head = _read_exactly(stream, FRAME.size)
     body = _read_exactly(stream, FRAME.unpack(head)[0]) if head is not None else None
     return pickle.loads(body) if body is not None else None
@@ -329,18 +345,19 @@ def main(argv: list[str] | None = None) -> int:
             except OSError:  # nobody is listening any more
                 return
 
-    while (request := _read_frame(requests)) is not None:
-        if request.get("op") == "forget":
-            reply(request.get("id"), run_job(request))
-            continue
-        key = printer_key(request)
-        jobs = queues.get(key)
-        if jobs is None:  # one thread per printer: a slow printer holds up only its own jobs
-            jobs = queues[key] = queue.Queue()
-            thread = threading.Thread(target=serve, args=(jobs,), name=f"print {key[0]}", daemon=True)
-            thread.start()
-            threads.append(thread)
-        jobs.put(request)
+    while (frame := _read_frame(requests)) is not None:
+        for request in frame:  # a batch of requests, in the order they were claimed
+            if request.get("op") == "forget":
+                reply(request.get("id"), run_job(request))
+                continue
+            key = printer_key(request)
+            jobs = queues.get(key)
+            if jobs is None:  # one thread per printer: a slow printer holds up only its own jobs
+                jobs = queues[key] = queue.Queue()
+                thread = threading.Thread(target=serve, args=(jobs,), name=f"print {key[0]}", daemon=True)
+                thread.start()
+                threads.append(thread)
+            jobs.put(request)
     # The server went away: finish the job each printer has in hand (a ticket cut in half is worse)
     # and start no other; those stay `printing` in the database, and a restart fails them for the admin.
     leaving.set()

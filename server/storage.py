@@ -246,9 +246,10 @@ class DirectInsert:
     returned. A driver error is raised as SQLAlchemy's own (IntegrityError, OperationalError...),
     so callers handle it as they handle any statement's."""
 
-    def __init__(self, table, columns: tuple[str, ...]):
+    def __init__(self, table, columns: tuple[str, ...] | None = None):
+        """`columns`: by default every column but an autoincrementing primary key."""
         self.table = table
-        self.columns = columns
+        self.columns = columns or tuple(c.key for c in table.columns if c is not table.autoincrement_column)
         self._prepared: dict[str, tuple[str, bool, tuple]] = {}  # dialect name -> (sql, positional, converters)
 
     def _prepare(self, dialect) -> tuple[str, bool, tuple]:
@@ -265,13 +266,23 @@ class DirectInsert:
         return prepared
 
     def __call__(self, conn, values: dict) -> None:
+        self.many(conn, [values])
+
+    def many(self, conn, rows: list[dict]) -> None:
+        """Several rows in one `executemany`."""
         dialect = conn.dialect
         sql, positional, converters = self._prepared.get(dialect.name) or self._prepare(dialect)
-        converted = [(name, values[name] if convert is None else convert(values[name])) for name, convert in converters]
-        params = tuple(value for _, value in converted) if positional else dict(converted)
+        params = []
+        for values in rows:
+            converted = [(name, values[name] if convert is None else convert(values[name]))
+                         for name, convert in converters]
+            params.append(tuple(value for _, value in converted) if positional else dict(converted))
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(sql, params)
+            if len(params) == 1:
+                cursor.execute(sql, params[0])
+            else:
+                cursor.executemany(sql, params)
         except dialect.loaded_dbapi.Error as err:
             from sqlalchemy.exc import DBAPIError
 

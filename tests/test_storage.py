@@ -12,7 +12,6 @@ from server.models import Event
 from server.setup import migrate
 from server.storage import DirectInsert, Storage
 
-EVENT_COLUMNS = ("office_id", "at", "kind", "ticket_id", "field_id", "counter_id", "user_id", "device_id", "data")
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def test_a_direct_insert_stores_what_sqlalchemy_would(storage):
     at = dt.datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     row = {"office_id": None, "at": at, "kind": "issued", "ticket_id": None, "field_id": None, "counter_id": None,
            "user_id": None, "device_id": None, "data": {"code": "A001", "field": "Hộ tịch", "priority": None}}
-    direct = DirectInsert(Event.__table__, EVENT_COLUMNS)
+    direct = DirectInsert(Event.__table__)
     with storage.write() as s:
         s.connection().execute(insert(Event), {**row, "kind": "through-sqlalchemy"})
         direct(s.connection(), {**row, "kind": "direct"})
@@ -45,7 +44,7 @@ def test_a_direct_insert_stores_what_sqlalchemy_would(storage):
 
 
 def test_a_direct_insert_that_fails_raises_sqlalchemys_error_and_its_transaction_writes_nothing(storage):
-    direct = DirectInsert(Event.__table__, EVENT_COLUMNS)
+    direct = DirectInsert(Event.__table__)
     now = dt.datetime.now(dt.timezone.utc)
     row = {"office_id": None, "at": now, "kind": "issued", "ticket_id": None, "field_id": None, "counter_id": None,
            "user_id": None, "device_id": None, "data": {}}
@@ -63,3 +62,17 @@ def test_a_direct_insert_refuses_a_column_its_table_lacks(storage):
             DirectInsert(Event.__table__, ("kind", "at", "nonsense"))(s.connection(), {"kind": "x", "at": None})
     with storage.read() as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_a_direct_insert_of_many_rows_stores_them_all_or_none(storage):
+    direct = DirectInsert(Event.__table__)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [{"office_id": None, "at": now, "kind": "printed", "ticket_id": None, "field_id": None, "counter_id": None,
+             "user_id": None, "device_id": None, "data": {"job_id": f"job-{n}"}} for n in range(3)]
+    with storage.write() as s:
+        direct.many(s.connection(), rows)
+    with pytest.raises(IntegrityError):
+        with storage.write() as s:
+            direct.many(s.connection(), rows + [{**rows[0], "ticket_id": 987654}])
+    with storage.read() as s:
+        assert sorted(e.data["job_id"] for e in s.scalars(select(Event))) == ["job-0", "job-1", "job-2"]

@@ -38,8 +38,7 @@ def _next_number_statement(dialect: str):
 _NEXT_NUMBER = {"sqlite": _next_number_statement("sqlite"), "postgresql": _next_number_statement("postgresql")}
 _INSERT_TICKET = insert(Ticket).returning(Ticket.id)
 # Every issue and call writes one event: on the driver's cursor (storage.DirectInsert), a third of the cost.
-INSERT_EVENT = DirectInsert(Event.__table__, ("office_id", "at", "kind", "ticket_id", "field_id", "counter_id",
-                                             "user_id", "device_id", "data"))
+INSERT_EVENT = DirectInsert(Event.__table__)  # every column but the id
 # The new ticket counts itself (waiting, its field, its rank): ahead is this count less one. No
 # other column than those of ix_ticket_waiting, so the count reads that index alone.
 _COUNT_AHEAD = select(func.count()).select_from(Ticket).where(
