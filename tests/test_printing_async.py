@@ -156,8 +156,8 @@ def test_failures_in_the_worker_process_are_recorded_as_before(spool_world, tmp_
 
 def test_a_batch_is_claimed_by_its_ids_however_many_jobs_wait(spool_world, tmp_path):
     """A backlog of 500 tickets waiting for paper: the spool claims a batch of 32 by looking up those
-    32. SQLite, with no statistics, chose to walk every waiting job instead, and under load that walk
-    was a quarter of what each printed ticket cost the server."""
+    32. SQLite, with no statistics, chose to walk every waiting job instead: the largest part of the
+    spool's own time while a backlog drained."""
     storage, field_id, _printer, worker = spool_world
     spool = PrintService(storage, make_config(tmp_path, "dummy"), worker=worker)
     now = dt.datetime.now(dt.timezone.utc)
@@ -190,6 +190,17 @@ def test_a_batch_is_claimed_by_its_ids_however_many_jobs_wait(spool_world, tmp_p
     with storage.read() as s:
         plan = " ".join(row[3] for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + claim, parameters))
     assert "ix_print_job_status" not in plan and "(id=?)" in plan, plan
+
+
+def test_the_print_worker_runs_only_on_cpu_nothing_else_wants(spool_world, tmp_path):
+    """Drawing never preempts the server's answers: the worker process is SCHED_IDLE (Linux), and it
+    still prints."""
+    storage, field_id, printer, worker = spool_world
+    spool = PrintService(storage, make_config(tmp_path, printer.spec), worker=worker)
+    result = spool.enqueue_token(_token(storage, add_ticket(storage, field_id, 1)))
+    assert wait_until(lambda: job_status(storage, result["job_id"]) == "printed", timeout=10)
+    assert os.sched_getscheduler(worker.pid) == os.SCHED_IDLE
+    assert len(printer.jobs()) == 1
 
 
 def test_a_worker_killed_mid_print_leaves_the_job_failed_never_resent(spool_world, tmp_path):
