@@ -79,7 +79,7 @@ def _claim_first_tries(dialect: str):
     The batch's ids pick the rows. With no statistics, SQLite's planner would rather walk
     ix_print_job_status through every waiting job than look up 32 ids; `likely()` tells it the
     status test filters little, so it takes the primary key. (Under a backlog of thousands of
-    jobs, that walk was a quarter of the server's time per printed ticket.)"""
+    jobs, that walk was the largest part of the spool's own time.)"""
     pending = PrintJob.status == "pending"
     return (update(PrintJob)
             .where(PrintJob.id.in_(bindparam("ids", expanding=True)),
