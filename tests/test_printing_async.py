@@ -1,5 +1,6 @@
 """Printing never holds up issuing: the kiosk's answer comes before any drawing or sending,
 the print job commits with the ticket, and the kiosk hears how its print went."""
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -12,6 +13,9 @@ import socketio
 from sqlalchemy import delete, event, func, select
 
 from printer.agent import PrinterAgent
+from printer.encode import encode_ticket
+from printer.render import render_ticket
+from printer.ticket import sample_ticket
 from printer.worker import ProcessWorker
 from server.models import Device, Event, Office, PrintJob, Ticket
 from server.printing import PrintService, first_print_job_id
@@ -190,6 +194,20 @@ def test_a_batch_is_claimed_by_its_ids_however_many_jobs_wait(spool_world, tmp_p
     with storage.read() as s:
         plan = " ".join(row[3] for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + claim, parameters))
     assert "ix_print_job_status" not in plan and "(id=?)" in plan, plan
+
+
+def test_a_batch_handed_to_the_worker_at_once_comes_back_ticket_by_ticket(spool_world, tmp_path):
+    """The spool hands a claimed batch over in one message: each ticket is drawn once, and each
+    reply belongs to its own request."""
+    *_, worker = spool_world
+    tickets = [dataclasses.replace(sample_ticket(), code=code, people_ahead=n)
+               for n, code in enumerate(("B007", "B008", "B009"))]
+    replies = [pending.wait(20) for pending in worker.submit_all([
+        {"op": "print", "printer": "dummy?width=58", "preview": str(tmp_path), "job_id": f"batch-{n}",
+         "ticket": ticket, "connect_timeout": None} for n, ticket in enumerate(tickets)])]
+    assert [reply["ok"] for reply in replies] == [True, True, True]
+    assert [reply["data"] for reply in replies] == [encode_ticket(render_ticket(ticket, 384), qr_native=False)
+                                                    for ticket in tickets]
 
 
 def test_the_print_worker_runs_only_on_cpu_nothing_else_wants(spool_world, tmp_path):
