@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sql_events
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -76,3 +78,33 @@ def test_a_direct_insert_of_many_rows_stores_them_all_or_none(storage):
             direct.many(s.connection(), rows + [{**rows[0], "ticket_id": 987654}])
     with storage.read() as s:
         assert sorted(e.data["job_id"] for e in s.scalars(select(Event))) == ["job-0", "job-1", "job-2"]
+
+
+def test_every_write_of_a_process_goes_through_one_sqlite_connection_that_reads_leave_alone(tmp_path):
+    """SQLite drops a connection's page cache whenever another connection has written since: with
+    one connection for every write (plain or grouped) and reads on others, its cache stays warm.
+    Its statement journal (the savepoints of grouped writes) is kept in memory, not in a file."""
+    url = f"sqlite:///{tmp_path / 'one-writer.db'}"
+    migrate(url)
+    storage = Storage(url)
+    storage.group_commits(lambda: time.sleep(0.001))
+    writers = []
+    sql_events.listen(storage.engine, "begin", lambda conn: writers.append(conn.connection.dbapi_connection))
+    row = {"office_id": None, "at": dt.datetime.now(dt.timezone.utc), "kind": "issued", "ticket_id": None,
+           "field_id": None, "counter_id": None, "user_id": None, "device_id": None, "data": {}}
+    try:
+        for _ in range(3):
+            with storage.write() as s:
+                s.execute(insert(Event), row)
+            with storage.read() as s, storage.read() as other:  # two readers at once, between the writes
+                assert s.scalar(select(func.count()).select_from(Event)) == other.scalar(
+                    select(func.count()).select_from(Event))
+            with storage.write(grouped=True) as s:
+                s.execute(insert(Event), row)
+        assert len(writers) == 6 and len({id(conn) for conn in writers}) == 1
+        with storage.write() as s:
+            assert s.connection().exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+        with storage.read() as s:
+            assert s.scalar(select(func.count()).select_from(Event)) == 6
+    finally:
+        storage.dispose()
