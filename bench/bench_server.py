@@ -88,6 +88,11 @@ def span(values: list[float]) -> str:
     return f"{values[0]:g}" if values[0] == values[-1] else f"{values[0]:g}–{values[-1]:g}"
 
 
+def spread(values: list[float]) -> str:
+    """'median (lowest–highest)': one run of a pair can land on a slow moment of the host."""
+    return f"{statistics.median(values):.2f} ({span(values)})"
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -444,8 +449,10 @@ def main() -> None:
                     "runs_each": args.repeat, "seconds_each": args.seconds}
     if "issue" not in skip and args.repeat:
         runs: dict[str, dict[int, list[dict]]] = {p: {50: [], 10: []} for p in printers}
-        for _ in range(args.repeat):
-            for printer in printers:  # taking turns: the machine's noise falls on every setting alike
+        for round_ in range(args.repeat):
+            # Taking turns: the machine's noise falls on every setting alike; the order flips every
+            # round, so a host that slows down (or speeds up) through the run favours none of them.
+            for printer in printers if round_ % 2 == 0 else printers[::-1]:
                 for connections in (50, 10):
                     runs[printer][connections].append(issue_run(args, printer, connections))
                     print(f"# {printer} {connections} clients: {runs[printer][connections][-1]}", file=sys.stderr)
@@ -473,10 +480,13 @@ def main() -> None:
                 if printer == "none":
                     continue
                 ratios[printer] = {
-                    "server_cpu_per_ticket_50": span([round(p["server_cpu_ms_per_ticket"] / n["server_cpu_ms_per_ticket"], 2)
-                                                      for p, n in zip(runs[printer][50], runs["none"][50])]),
-                    "rps_50": span([round(p["rps"] / n["rps"], 2) for p, n in zip(runs[printer][50], runs["none"][50])]),
-                    "rps_10": span([round(p["rps"] / n["rps"], 2) for p, n in zip(runs[printer][10], runs["none"][10])]),
+                    "server_cpu_per_ticket_50": spread([round(p["server_cpu_ms_per_ticket"] / n["server_cpu_ms_per_ticket"], 2)
+                                                        for p, n in zip(runs[printer][50], runs["none"][50])]),
+                    "rps_50": spread([round(p["rps"] / n["rps"], 2) for p, n in zip(runs[printer][50], runs["none"][50])]),
+                    "rps_10": spread([round(p["rps"] / n["rps"], 2) for p, n in zip(runs[printer][10], runs["none"][10])]),
+                    # none's p99 over the printer's: at least 0.9 is "p99 within 90 % of none's"
+                    "p99_10_none_over_printer": spread([round(n["p99_ms"] / p["p99_ms"], 2)
+                                                        for p, n in zip(runs[printer][10], runs["none"][10])]),
                     "p99_10_ms_vs_none": [[p["p99_ms"], n["p99_ms"]] for p, n in zip(runs[printer][10], runs["none"][10])],
                 }
             report["issue_vs_none"] = ratios
@@ -491,7 +501,9 @@ def main() -> None:
                     print(f"# paired {printer} {connections}: {run}", file=sys.stderr)
                     paired.setdefault(printer, {}).setdefault(f"{connections}_clients", []).append(run)
         report["paired_with_none"] = {
-            printer: {clients: {"rps_ratio": span([round(r[printer]["rps"] / r["none"]["rps"], 2) for r in rows]),
+            printer: {clients: {"rps_ratio": spread([round(r[printer]["rps"] / r["none"]["rps"], 2) for r in rows]),
+                                "p99_none_over_printer": spread([round(r["none"]["p99_ms"] / r[printer]["p99_ms"], 2)
+                                                                 for r in rows]),
                                 "rps": span([round(r[printer]["rps"]) for r in rows]),
                                 "rps_none": span([round(r["none"]["rps"]) for r in rows]),
                                 "p99_ms": span([r[printer]["p99_ms"] for r in rows]),
