@@ -3,7 +3,10 @@
 `Storage.write()` opens a transaction that takes the write lock at once on
 SQLite (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading a read
 lock, and an in-process lock keeps threads of one process from spinning in
-SQLite's busy handler. PostgreSQL relies on row locks instead.
+SQLite's busy handler. PostgreSQL relies on row locks instead. On SQLite the
+writes of a process share one connection (`engine`) and reads have a pool of
+their own: the writing connection made every write since its last one itself,
+so SQLite keeps its page cache (it drops it after another connection's write).
 
 Group commit (SQLite under eventlet, `group_commits`): a durable commit waits for the disk,
 and eventlet's hub waits with it, so one commit a ticket caps issuing at the disk's pace.
