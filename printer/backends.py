@@ -215,7 +215,7 @@ class PreviewBackend(Backend):
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self.folder / f".{job_id}.png.tmp"
             # compress_level 1: half the CPU of the default 6 for a file 25 % larger (8.5 against 6.8 KB)
-            picture.full().save(tmp, format="PNG", compress_level=1)
+            tmp.write_bytes(picture.png(compress_level=1))
             tmp.replace(self.folder / f"{job_id}.png")  # whole picture or none
         except OSError as exc:
             raise PrintError(f"Không ghi được ảnh xem trước: {exc}", retryable=True) from exc

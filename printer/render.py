@@ -23,7 +23,9 @@ code as it was (tests/printer_reference.py), byte for byte.
 from __future__ import annotations
 
 import functools
+import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,6 +65,39 @@ class RenderedTicket:
             sheet.paste(part, (0, y))
             y += part.height
         return sheet
+
+    def png(self, compress_level: int = 1) -> bytes:
+        """The whole ticket as a PNG file, one bit a dot: the preview printer's paper, the same
+        dots as `full()`. Written from the packed rows the renderer keeps (`dots`): Pillow's PNG
+        writer unpacks and repacks every dot of the picture: 1.7 ms a ticket against 0.3."""
+        if self.dots is None:
+            return _png_of(self.full(), compress_level)
+        rows = b"".join(part for part in self.dots if part is not None).translate(INVERT)  # a set bit: white
+        return png_1bit(self.width, rows, compress_level)
+
+
+def png_1bit(width: int, rows: bytes, compress_level: int = 1) -> bytes:
+    """A 1-bit greyscale PNG (a set bit white) of packed rows `width` dots wide (a multiple of 8)."""
+    stride = width // 8
+    height = len(rows) // stride
+    lines = bytearray((stride + 1) * height)  # each row behind its filter byte: 0, none
+    for column in range(stride):  # a column of bytes at a time: `stride` copies in C, not `height`
+        lines[column + 1::stride + 1] = rows[column:stride * height:stride]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # bit depth 1, greyscale, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(bytes(lines), compress_level)) + chunk(b"IEND", b""))
+
+
+def _png_of(picture: Image.Image, compress_level: int) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    picture.save(out, format="PNG", compress_level=compress_level)
+    return out.getvalue()
 
 
 @functools.lru_cache(maxsize=64)

@@ -148,6 +148,39 @@ def test_preview_backend_writes_the_picture(tmp_path):
     assert same_pixels(Image.open(tmp_path / "job-7.png"), picture.full())
 
 
+@pytest.mark.parametrize("width", ["58", "80"])
+def test_the_preview_png_is_the_printed_ticket_dot_for_dot_with_and_without_qr_and_as_a_reprint(tmp_path, width):
+    """The preview writes its PNG from the renderer's packed dots (not through Pillow's writer):
+    a 1-bit picture with exactly the dots `full()` has, whatever the ticket carries."""
+    import dataclasses
+    import io
+
+    from PIL import Image
+
+    backend = open_backend(f"preview?width={width}", preview_folder=tmp_path)
+    tickets = {"qr": sample_ticket(), "no-qr": dataclasses.replace(sample_ticket(), qr_url=None),
+               "reprint": sample_ticket(reprint=True),
+               "long-field": dataclasses.replace(sample_ticket(), field_name="Đất đai, xây dựng, môi trường " * 3)}
+    for name, ticket in tickets.items():
+        picture, _ = backend.render(ticket)
+        backend.print_ticket(ticket, name)
+        written = Image.open(tmp_path / f"{name}.png")
+        assert written.format == "PNG" and written.mode == "1", name
+        assert written.size == picture.full().size and written.tobytes() == picture.full().tobytes(), name
+        assert written.size[0] == (384 if width == "58" else 576)
+        # Pillow's own writer of the same picture reads back to the same dots
+        assert Image.open(io.BytesIO(picture.png())).tobytes() == Image.open(
+            io.BytesIO(_pillow_png(picture.full()))).tobytes()
+
+
+def _pillow_png(picture) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
 def test_dummy_backend_keeps_the_bytes():
     backend = open_backend("dummy")
     backend.print_ticket(sample_ticket(), "job-1")
