@@ -23,6 +23,7 @@ code as it was (tests/printer_reference.py), byte for byte.
 from __future__ import annotations
 
 import functools
+import io
 import struct
 import unicodedata
 import zlib
@@ -93,8 +94,6 @@ def png_1bit(width: int, rows: bytes, compress_level: int = 1) -> bytes:
 
 
 def _png_of(picture: Image.Image, compress_level: int) -> bytes:
-    import io
-
     out = io.BytesIO()
     picture.save(out, format="PNG", compress_level=compress_level)
     return out.getvalue()
