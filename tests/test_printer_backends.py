@@ -168,7 +168,7 @@ def test_the_preview_png_is_the_printed_ticket_dot_for_dot_with_and_without_qr_a
         assert written.format == "PNG" and written.mode == "1", name
         assert written.size == picture.full().size and written.tobytes() == picture.full().tobytes(), name
         assert written.size[0] == (384 if width == "58" else 576)
-        # a picture without packed rows goes through Pillow's own writer: the same dots
+        # a picture without packed rows (drawn elsewhere) is written from its own bytes: the same dots
         through_pillow = Image.open(io.BytesIO(dataclasses.replace(picture, dots=None).png()))
         assert through_pillow.tobytes() == written.tobytes(), name
 
