@@ -30,6 +30,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from printer.backends import PrintError, open_backend
 
 log = logging.getLogger(__name__)
 FRAME = struct.Struct(">I")
+REPLY_HOLD = 0.01  # seconds an answer may wait for others finishing behind it (only in a burst)
+REPLY_BATCH = 64  # answers in one frame, at most
 WORKER_KINDS = ("process", "thread", "inline")
 
 
@@ -245,11 +248,12 @@ class ProcessWorker:
     def _read_replies(self, proc: subprocess.Popen) -> None:
         stream = proc.stdout
         try:
-            while (reply := _read_frame(stream)) is not None:
+            while (replies := _read_frame(stream)) is not None:  # a list: replies that finished together
                 with self._lock:
-                    waiting = self._pending.pop(reply.pop("id", None), None)
-                if waiting is not None:
-                    waiting[0].resolve(reply)
+                    answered = [(self._pending.pop(reply.pop("id", None), None), reply) for reply in replies]
+                for waiting, reply in answered:
+                    if waiting is not None:
+                        waiting[0].resolve(reply)
         except Exception:  # a broken pipe or a bad frame: the child is no use any more
             log.exception("print worker replies")
         finally:
@@ -275,8 +279,8 @@ class ProcessWorker:
 
 
 def _read_frame(stream) -> Any:
-    """One length-prefixed message from the other end of the pipe (a reply; to the child, a list of
-    requests); None once it has closed."""
+    """One length-prefixed message from the other end of the pipe (a list of requests, or of
+    replies); None once it has closed."""
     head = _read_exactly(stream, FRAME.size)
     body = _read_exactly(stream, FRAME.unpack(head)[0]) if head is not None else None
     return pickle.loads(body) if body is not None else None
@@ -335,26 +339,51 @@ def main(argv: list[str] | None = None) -> int:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr
     requests = sys.stdin.buffer
-    write_lock = threading.Lock()
+    outbox: queue.Queue = queue.Queue()  # answers on their way back, in the order they finished
     queues: dict[tuple[str, str], queue.Queue] = {}
     threads: list[threading.Thread] = []
     leaving = threading.Event()  # the server went away: start nothing new
 
     def reply(request_id, answer: dict) -> None:
-        body = pickle.dumps({**answer, "id": request_id}, protocol=pickle.HIGHEST_PROTOCOL)
-        with write_lock:
-            replies.write(FRAME.pack(len(body)) + body)
-            replies.flush()
+        outbox.put({**answer, "id": request_id})
+
+    def send_replies() -> None:
+        """One frame for the answers that finish close together. While a printer has jobs waiting
+        (a burst: a fast printer finishes one every millisecond or two), the first answer waits
+        `REPLY_HOLD` for the next ones, so the server's reader and spool wake once for a handful
+        of tickets instead of once each. A lone ticket's answer goes at once."""
+        while True:
+            answers = [outbox.get()]
+            if answers[0] is None:
+                return
+            if any(jobs.qsize() for jobs in list(queues.values())):
+                time.sleep(REPLY_HOLD)
+            while len(answers) < REPLY_BATCH:
+                try:
+                    answers.append(outbox.get_nowait())
+                except queue.Empty:
+                    break
+            done = answers[-1] is None
+            answers = [answer for answer in answers if answer is not None]
+            body = pickle.dumps(answers, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                replies.write(FRAME.pack(len(body)) + body)
+                replies.flush()
+            except OSError:  # nobody is listening any more
+                leaving.set()
+                return
+            if done:
+                return
+
+    sender = threading.Thread(target=send_replies, name="replies", daemon=True)
+    sender.start()
 
     def serve(jobs: queue.Queue) -> None:
         while True:
             request = jobs.get()
             if request is None or leaving.is_set():
                 return
-            try:
-                reply(request.get("id"), run_job(request))
-            except OSError:  # nobody is listening any more
-                return
+            reply(request.get("id"), run_job(request))
 
     while (frame := _read_frame(requests)) is not None:
         for request in frame:  # a batch of requests, in the order they were claimed
@@ -376,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs.put(None)
     for thread in threads:
         thread.join(timeout=30)
+    outbox.put(None)  # the answers of those last jobs go before the child leaves
+    sender.join(timeout=5)
     return 0
 
 

@@ -210,6 +210,46 @@ def test_a_batch_handed_to_the_worker_at_once_comes_back_ticket_by_ticket(spool_
                                                     for ticket in tickets]
 
 
+def test_a_burst_comes_back_in_a_few_frames_and_a_lone_ticket_at_once(tmp_path):
+    """The worker's side of the pipe: during a burst, answers that finish close together travel in
+    one frame (the server's reader and spool wake once for several tickets); every job is answered
+    exactly once, in order; a ticket printed alone is answered in a frame of its own."""
+    import pickle
+    import subprocess
+    import sys
+
+    from printer.worker import FRAME, _read_frame
+    from tests.live import ROOT
+
+    child = subprocess.Popen([sys.executable, "-m", "printer.worker"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, cwd=str(ROOT))
+
+    def send(requests_):
+        body = pickle.dumps(requests_)
+        child.stdin.write(FRAME.pack(len(body)) + body)
+        child.stdin.flush()
+
+    def job(n):
+        return {"op": "print", "printer": "dummy", "preview": str(tmp_path), "job_id": f"burst-{n}", "id": n,
+                "ticket": dataclasses.replace(sample_ticket(), code=f"C{n:03d}"), "connect_timeout": None}
+
+    try:
+        send([job(n) for n in range(1, 41)])
+        frames = []
+        while sum(len(frame) for frame in frames) < 40:
+            frames.append(_read_frame(child.stdout))
+        answered = [reply["id"] for frame in frames for reply in frame]
+        assert answered == list(range(1, 41))
+        assert all(reply["ok"] and reply["data"] for frame in frames for reply in frame)
+        assert len(frames) < 40  # not one wake of the server per ticket
+        send([job(41)])
+        assert [reply["id"] for reply in _read_frame(child.stdout)] == [41]
+    finally:
+        child.stdin.close()
+        assert child.wait(20) == 0
+        assert child.stdout.read() == b""  # nothing answered twice
+
+
 def test_the_print_worker_runs_only_on_cpu_nothing_else_wants(spool_world, tmp_path):
     """Drawing never preempts the server's answers: the worker process is SCHED_IDLE (Linux), and it
     still prints."""
