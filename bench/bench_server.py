@@ -334,6 +334,12 @@ def issue_run(args, printer: str, connections: int) -> dict:
                     done = issued - printed - left
                     result["print"].update(drain_s=round(took, 1), left_after_drain=left,
                                            drain_per_s=round(done / took, 1) if took else None)
+                    # What a ticket costs the server once its print is done too (whether the spool
+                    # printed it while the load ran or after): the work a printer adds, whenever it
+                    # is done. `none`'s server_cpu_ms_per_ticket is the figure to hold it against.
+                    if not left and issued:
+                        result["server_cpu_ms_per_ticket_printed"] = round(
+                            1000 * (cpu_s(server.proc.pid) - cpu_before[0]) / issued, 3)
             return result
         finally:
             stop(server)
@@ -489,6 +495,13 @@ def main() -> None:
                                                         for p, n in zip(runs[printer][10], runs["none"][10])]),
                     "p99_10_ms_vs_none": [[p["p99_ms"], n["p99_ms"]] for p, n in zip(runs[printer][10], runs["none"][10])],
                 }
+                # A ticket and its print (under the load and in the drain after it) against a ticket
+                # without one: the capacity a printer leaves, however the spool splits its printing
+                # between the two.
+                printed = [round(p["server_cpu_ms_per_ticket_printed"] / n["server_cpu_ms_per_ticket"], 2)
+                           for p, n in zip(runs[printer][50], runs["none"][50]) if "server_cpu_ms_per_ticket_printed" in p]
+                if printed:
+                    ratios[printer]["server_cpu_per_ticket_printed_50"] = spread(printed)
             report["issue_vs_none"] = ratios
     if args.paired:
         paired: dict = {}
