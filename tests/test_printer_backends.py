@@ -169,8 +169,8 @@ def test_the_preview_png_is_the_printed_ticket_dot_for_dot_with_and_without_qr_a
         assert written.size == picture.full().size and written.tobytes() == picture.full().tobytes(), name
         assert written.size[0] == (384 if width == "58" else 576)
         # a picture without packed rows (drawn elsewhere) is written from its own bytes: the same dots
-        through_pillow = Image.open(io.BytesIO(dataclasses.replace(picture, dots=None).png()))
-        assert through_pillow.tobytes() == written.tobytes(), name
+        from_parts = Image.open(io.BytesIO(dataclasses.replace(picture, dots=None).png()))
+        assert from_parts.tobytes() == written.tobytes(), name
 
 
 def test_dummy_backend_keeps_the_bytes():
