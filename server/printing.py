@@ -31,7 +31,9 @@ Guarantees (see docs/printing.md):
 - Jobs to the server's printer are claimed shortly before they are sent: only as many
   as the printer finishes in half a second (two for a real printer), several in one
   transaction when several tickets wait; outcomes that arrive together are recorded
-  together with the next claims.
+  together with the next claims. A walk-in ticket's paper is drawn from what its issuing
+  request had in hand (`Paper`: its code, field, office and people ahead, as the kiosk was
+  answered); a job handed over without it (a retry, after a restart) reads the ticket back.
 
 Kiosks whose device settings say `"printer": "agent"` print through a printer
 agent on the kiosk PC (printer/agent.py) over the `/printer` Socket.IO namespace;
@@ -46,7 +48,7 @@ import queue
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from sqlalchemy import bindparam, func, or_, select, update
 
@@ -106,6 +108,19 @@ _MARK_PRINTED = (
 _TOKENS = select(Ticket.id, Ticket.token).where(Ticket.id.in_(bindparam("ids", expanding=True)))
 
 
+class Paper(NamedTuple):
+    """What a new ticket's paper says, as the issuing request had it in hand: the spool prints from
+    it instead of reading the ticket, its field and its office back (two statements a batch)."""
+
+    token: str
+    code: str
+    field_name: str
+    priority: str | None
+    issued_at: dt.datetime
+    office: Any  # the engine's OfficeInfo: name, unit, settings
+    booked_start: dt.datetime | None = None  # always None: a booked ticket's paper is read back
+
+
 def first_print_job_id(ticket_token: str) -> str:
     """The same ticket always gets the same first job id, on every retry of the issuing request."""
     return str(uuid.uuid5(JOB_NAMESPACE, ticket_token))
@@ -156,6 +171,8 @@ class PrintService:
         # Jobs handed to the dispatchers and not finished yet (queued or being printed).
         self._in_hand: set[str] = set()
         self._hand_lock = threading.Lock()
+        self._papers: dict[str, Paper] = {}  # jobs in hand whose request told what the paper says
+        self._offices = None  # the engine's cached offices, once attached
         self._local_jobs: queue.Queue = queue.Queue()
         self._agent_jobs: queue.Queue = queue.Queue()
         self._dispatching = False
@@ -165,6 +182,7 @@ class PrintService:
     def attach(self, engine) -> None:
         """Write each new ticket's first print job in the ticket's own transaction, and drop the
         drawing caches when the admin edits an office or its fields."""
+        self._offices = engine.offices
         if self._write_first_job not in engine.issue_hooks:
             engine.issue_hooks.append(self._write_first_job)
             engine.listeners.append(self._on_change)
@@ -190,7 +208,8 @@ class PrintService:
             "id": job_id, "ticket_id": issued.id, "device_id": issued.device_id, "status": "pending", "route": route,
             "reprint": False, "qr_url": self._qr_url(issued.token, issued.context.get("base_url")), "attempts": 0,
             "last_error": "", "created_at": now, "next_attempt_at": now + self.first_dispatch_grace})
-        issued.context["print_job"] = {"job_id": job_id, "route": route}
+        issued.context["print_job"] = {"job_id": job_id, "route": route, "issued_at": issued.issued_at,
+                                       "office_id": issued.office_id}
 
     def after_issue(self, ticket: dict, context: dict, device_id: int | None = None) -> dict:
         """The ticket-issue endpoint's call, after the commit: hand the job over and answer at once.
@@ -201,8 +220,16 @@ class PrintService:
         job = context.get("print_job")
         if job is None:
             return self.enqueue_token(ticket["token"], device_id, context.get("base_url"), ahead=ticket.get("ahead"))
-        self.dispatch(job["job_id"], job["route"], ahead=ticket.get("ahead"))
+        self.dispatch(job["job_id"], job["route"], ahead=ticket.get("ahead"), paper=self._paper(ticket, job))
         return {"printed": False, "print_status": "queued", "job_id": job["job_id"]}
+
+    def _paper(self, ticket: dict, job: dict) -> Paper | None:
+        """The paper of a walk-in ticket from the issuing answer (None: the spool reads the ticket)."""
+        office = self._offices.get(job["office_id"]) if self._offices is not None else None
+        if office is None or ticket.get("booked_start") or ticket.get("ahead") is None:
+            return None
+        return Paper(ticket["token"], ticket["code"], ticket["field_name"], ticket.get("priority"), job["issued_at"],
+                     office)
 
     def enqueue_token(self, token: str, device_id: int | None = None, base_url: str | None = None,
                       ahead: int | None = None) -> dict:
@@ -348,12 +375,15 @@ class PrintService:
             self.worker.submit({"op": "forget"})
 
     # ----- handing jobs to the dispatchers --------------------------------------
-    def dispatch(self, job_id: str, route: str, ahead: int | None = None) -> None:
-        """Queue a pending job for its printer (or agent); a job already in hand is not queued twice."""
+    def dispatch(self, job_id: str, route: str, ahead: int | None = None, paper: Paper | None = None) -> None:
+        """Queue a pending job for its printer (or agent); a job already in hand is not queued twice.
+        `paper`: what the issuing request knew of the ticket (a local first try prints from it)."""
         with self._hand_lock:
             if job_id in self._in_hand:
                 return
             self._in_hand.add(job_id)
+            if paper is not None and route == "local":
+                self._papers[job_id] = paper
             start = not self._dispatching
             self._dispatching = True
         if start:
@@ -364,6 +394,8 @@ class PrintService:
     def _let_go(self, job_ids) -> None:
         with self._hand_lock:
             self._in_hand.difference_update(job_ids)
+            for job_id in job_ids:
+                self._papers.pop(job_id, None)
 
     def _print_locally(self) -> None:
         """The server's printer. One transaction per turn records the jobs that are over and claims
@@ -461,10 +493,17 @@ class PrintService:
         return claimed
 
     def _first_tries(self, conn, jobs, ahead_of: dict) -> list[tuple[str, TicketPrint, int]]:
-        tickets = {row.id: row for row in conn.execute(_TICKETS_TO_DRAW, {"ids": [j.ticket_id for j in jobs]})}
+        papers = {job.id: self._papers.get(job.id) for job in jobs}
+        unknown = [job.ticket_id for job in jobs if papers[job.id] is None]
+        tickets = {row.id: row for row in conn.execute(_TICKETS_TO_DRAW, {"ids": unknown})} if unknown else {}
         offices = {}
         out = []
         for job in jobs:
+            paper = papers[job.id]
+            if paper is not None:  # as the issuing request had it: its office, its count of people ahead
+                drawn = self._drawn(paper, paper.field_name, paper.office, job.qr_url, job.reprint, ahead_of[job.id])
+                out.append((job.id, drawn, 1))
+                continue
             ticket = tickets[job.ticket_id]
             if ticket.office_id not in offices:  # each ticket's paper carries its own office's name
                 offices[ticket.office_id] = conn.execute(_OFFICE_OF, {"office_id": ticket.office_id}).first()
@@ -485,7 +524,10 @@ class PrintService:
             {"office_id": None, "at": now, "kind": "printed", "ticket_id": r.ticket_id, "field_id": None,
              "counter_id": None, "user_id": None, "device_id": r.device_id,
              "data": {"job_id": r.id, "reprint": r.reprint, "attempts": r.attempts}} for r in rows])
-        tokens = dict(conn.execute(_TOKENS, {"ids": [r.ticket_id for r in rows]}).all())
+        tokens = {r.ticket_id: self._papers[r.id].token for r in rows if r.id in self._papers}
+        unknown = [r.ticket_id for r in rows if r.ticket_id not in tokens]
+        if unknown:
+            tokens.update(conn.execute(_TOKENS, {"ids": unknown}).all())
         return [({"job_id": r.id, "status": "printed", "printed": True, "ticket_id": r.ticket_id,
                   "ticket_code": None, "device_id": r.device_id, "route": r.route, "reprint": r.reprint,
                   "attempts": r.attempts, "last_error": r.last_error,

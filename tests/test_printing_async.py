@@ -91,6 +91,41 @@ def test_the_paper_is_the_same_as_the_waiting_path_would_print(app, client):
         assert printed[job_id] == spool.backend.render(expected)[1], expected
 
 
+def test_a_new_tickets_paper_is_what_its_request_had_in_hand_none_of_it_read_back(app, client, admin):
+    """The spool prints a walk-in ticket from what the issuing request knew: it reads neither the ticket,
+    its field nor its office back from the database (two statements a batch, and what the paper said
+    is what the kiosk's answer said); an office renamed a moment before is on the next paper."""
+    services = app.extensions["motcua"]
+    storage, spool = services.storage, services.printing
+    assert client.patch("/api/admin/office", json={"name": "Trung tâm Hành chính công phường Mới"},
+                        headers=admin).status_code == 200
+    statements = []
+
+    def seen(_conn, _cursor, statement, _parameters, _context, _many):
+        statements.append((threading.get_ident(), statement))
+
+    event.listen(storage.engine, "before_cursor_execute", seen)
+    try:
+        tickets = [client.post("/api/tickets", json={"field": f, "priority": p}).get_json()
+                   for f, p in (("ho-tich", None), ("chung-thuc", "elderly"), ("ho-tich", None))]
+        ids = [first_print_job_id(t["token"]) for t in tickets]
+        assert wait_until(lambda: all(job_status(storage, j) == "printed" for j in ids), timeout=15)
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", seen)
+    spool_threads = {ident for ident, sql in statements if sql.startswith("UPDATE print_job SET status")}
+    assert spool_threads, "the spool claimed the jobs"
+    read_back = [sql for ident, sql in statements if ident in spool_threads and sql.lstrip().startswith("SELECT")
+                 and any(f"FROM {table}" in sql for table in ("ticket", "field", "office"))]
+    assert read_back == []
+    printed = dict(spool.backend.jobs)
+    for job_id, ticket in zip(ids, tickets):
+        with storage.read() as s:
+            job = s.get(PrintJob, job_id)
+            expected = spool._ticket_print(s, s.get(Ticket, job.ticket_id), job, ahead=ticket["ahead"])
+        assert expected.office_name == "Trung tâm Hành chính công phường Mới"
+        assert printed[job_id] == spool.backend.render(expected)[1], expected
+
+
 def test_a_replay_answers_the_job_as_it_stands_and_makes_a_lost_one_now(app, client):
     services = app.extensions["motcua"]
     storage = services.storage
