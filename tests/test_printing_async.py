@@ -91,6 +91,18 @@ def test_the_paper_is_the_same_as_the_waiting_path_would_print(app, client):
         assert printed[job_id] == spool.backend.render(expected)[1], expected
 
 
+def test_a_tickets_first_job_id_is_the_one_earlier_versions_stored():
+    """The job id is derived from the ticket's token: an office that upgrades keeps finding the jobs
+    of tickets issued before (a replayed request, the admin's print list), so the id must not change."""
+    import secrets
+    import uuid
+
+    from server.printing import JOB_NAMESPACE
+
+    tokens = [secrets.token_urlsafe(18) for _ in range(2000)] + ["", "tok-1", "vé-số-Đống-Đa"]
+    assert [first_print_job_id(t) for t in tokens] == [str(uuid.uuid5(JOB_NAMESPACE, t)) for t in tokens]
+
+
 def test_a_new_tickets_paper_is_what_its_request_had_in_hand_none_of_it_read_back(app, client, admin):
     """The spool prints a walk-in ticket from what the issuing request knew: it reads neither the ticket,
     its field nor its office back from the database (two statements a batch, and what the paper said
