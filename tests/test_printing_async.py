@@ -138,6 +138,42 @@ def test_a_new_tickets_paper_is_what_its_request_had_in_hand_none_of_it_read_bac
         assert printed[job_id] == spool.backend.render(expected)[1], expected
 
 
+def test_a_kiosks_printer_route_comes_from_the_request_that_read_the_kiosk(app, client):
+    """A paired kiosk's ticket goes to the kiosk's own printer agent or to the server's printer, as
+    its settings say; the kiosk is read once per ticket (by the request's pairing check), not a
+    second time inside the ticket's transaction, which every other kiosk's ticket waits for."""
+    from server.auth import complete_pairing, create_pairing
+
+    storage = app.extensions["motcua"].storage
+    kiosks = {}
+    for route in ("agent", "local"):
+        _, code = create_pairing(storage, "kiosk", name=f"Kiosk {route}")
+        device, token = complete_pairing(storage, code)
+        with storage.write() as s:
+            s.get(Device, device.id).settings = {"printer": "agent"} if route == "agent" else {}
+        kiosks[route] = token
+    statements = []
+
+    def seen(_conn, _cursor, statement, _parameters, _context, _many):
+        if threading.get_ident() == here:
+            statements.append(statement)
+
+    from sqlalchemy.engine import Engine
+
+    here = threading.get_ident()
+    event.listen(Engine, "before_cursor_execute", seen)  # every engine: SQLite reads have their own
+    try:
+        issued = {route: client.post("/api/tickets", json={"field": "ho-tich"},
+                                     headers={"X-Device-Token": token}).get_json()
+                  for route, token in kiosks.items()}
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    for route, ticket in issued.items():
+        with storage.read() as s:
+            assert s.get(PrintJob, first_print_job_id(ticket["token"])).route == route
+    assert len([sql for sql in statements if "FROM device" in sql]) == len(kiosks)
+
+
 def test_a_replay_answers_the_job_as_it_stands_and_makes_a_lost_one_now(app, client):
     services = app.extensions["motcua"]
     storage = services.storage

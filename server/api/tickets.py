@@ -51,7 +51,8 @@ def issue_ticket():
     if services().config.ticket_issuers == "kiosks" and (device is None or device.kind != "kiosk"):
         raise api_error(403, "kiosk_required", "Chỉ máy lấy số của cơ quan mới cấp được số thứ tự. "
                                                "Xin mời ông/bà lấy số tại máy lấy số trong sảnh.")
-    context = {"base_url": public_base_url()}  # for the QR on the paper; the print spool's hook reads it
+    # For the print spool's hook: the QR's address, and the kiosk as this request read it (its printer route).
+    context = {"base_url": public_base_url(), "device": device}
     ticket = engine().issue_ticket(field, priority, idempotency_key=key, device_id=device.id if device else None,
                                    issued_from=request.remote_addr, office=current_office().id, context=context)
     replayed = ticket.pop("replayed", False)
