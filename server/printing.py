@@ -208,9 +208,11 @@ class PrintService:
         """Engine issue hook: runs inside the ticket's transaction, on its connection."""
         route = "local"
         if issued.device_id is not None:
-            device = issued.context.get("device")  # read by this request a moment ago: not again here
-            settings = device.settings if getattr(device, "id", None) == issued.device_id else \
-                conn.execute(_DEVICE_SETTINGS, {"device_id": issued.device_id}).scalar()
+            device = issued.context.get("device")  # the kiosk as this request read it a moment ago
+            if getattr(device, "id", None) == issued.device_id:
+                settings = device.settings
+            else:
+                settings = conn.execute(_DEVICE_SETTINGS, {"device_id": issued.device_id}).scalar()
             route = "agent" if (settings or {}).get("printer") == "agent" else "local"
         job_id = first_print_job_id(issued.token)
         now = self.clock()
