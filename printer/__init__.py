@@ -1,6 +1,6 @@
 """Tickets on paper: ticket data -> 1-bit picture -> ESC/POS bytes -> a printer.
 
-No Flask in here: the server's spool (server/printing.py), the printer agent
+No Flask in here: the server's spool (server/printing/), the printer agent
 on a kiosk PC and `motcua print-test` all use the same few calls:
 
     picture = render_ticket(ticket, PaperWidth.MM80)

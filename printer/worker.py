@@ -1,6 +1,6 @@
 """Drawing, encoding and sending tickets away from the server's request handling.
 
-The server's spool (server/printing.py) keeps the database; this module only
+The server's spool (server/printing/) keeps the database; this module only
 touches printers. It hands a job (`{"op": "print", "printer": spec, "job_id",
 "ticket": TicketPrint, ...}`) to a worker and gets back what happened
 (`{"ok": True}` or `{"ok": False, "error": "...", "retryable": bool}`), without

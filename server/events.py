@@ -34,7 +34,7 @@ from .message_queue import CONTROL_EVENT
 log = logging.getLogger(__name__)
 QUEUE_COALESCE_S = 0.05  # many tickets in a burst -> one queue_updated per office
 PROVINCE_COALESCE_S = 2.0  # the province's wall: at most one overview every 2 s
-PRINTER_NAMESPACE = "/printer"  # the printer agents' namespace (server/printing.py)
+PRINTER_NAMESPACE = "/printer"  # the printer agents' namespace (server/printing/agents.py)
 PROVINCE_ROOM = "province"
 
 
