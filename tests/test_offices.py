@@ -9,6 +9,7 @@ from collections import Counter as Tally
 import pytest
 
 from server.auth import create_pairing, create_user
+from server.printing import first_print_job_id
 from server.setup import apply_seed, demo_seed
 
 from .conftest import PASSWORD
@@ -226,6 +227,29 @@ def test_admin_changes_stay_in_their_office(client, admin, other_office, engine)
     from server.engine import QueueEngine  # noqa: F401 - the same engine both offices share
 
     assert client.post(f"/o/{OTHER}/api/tickets", json={"field": "tu-phap"}).status_code == 404
+
+
+def test_print_jobs_reprints_and_cancels_stay_in_their_office(client, admin, province, other_office):
+    """Both halls have an A001 today: an office's admin lists, reprints and cancels its own only."""
+    theirs = client.post(f"/o/{OTHER}/api/tickets", json={"field": "ho-tich"}).get_json()  # the older A001
+    mine = client.post("/api/tickets", json={"field": "ho-tich"}).get_json()
+    assert mine["code"] == theirs["code"] == "A001"
+    listed = client.get("/api/print-jobs", headers=admin).get_json()["jobs"]
+    assert [j["job_id"] for j in listed] == [first_print_job_id(mine["token"])]
+    there = client.get(f"/o/{OTHER}/api/print-jobs", headers=province).get_json()["jobs"]
+    assert [j["job_id"] for j in there] == [first_print_job_id(theirs["token"])]
+    # "In lại A001" at this hall prints this hall's A001
+    r = client.post("/api/print-jobs/reprint", json={"code": "A001"}, headers=admin)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["ticket_id"] == listed[0]["ticket_id"] != there[0]["ticket_id"]
+    # the other hall's ticket and job are not found here, and nothing changes there
+    r = client.post("/api/print-jobs/reprint", json={"token": theirs["token"]}, headers=admin)
+    assert r.status_code == 404 and error_code(r) == "ticket_not_found"
+    r = client.post(f"/api/print-jobs/{there[0]['job_id']}/cancel", headers=admin)
+    assert r.status_code == 404 and error_code(r) == "print_job_not_found"
+    after = client.get(f"/o/{OTHER}/api/print-jobs", headers=province).get_json()["jobs"]
+    assert [j["job_id"] for j in after] == [there[0]["job_id"]] and after[0]["status"] != "cancelled"
+    assert len(client.get("/api/print-jobs", headers=admin).get_json()["jobs"]) == 2  # the first print, the reprint
 
 
 # ----- the command line ----------------------------------------------------------------------------------

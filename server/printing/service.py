@@ -137,11 +137,13 @@ class PrintService(Spool):
         self._record(None, ticket_id, "print_reprint", {"job_id": result["job_id"]}, user_id=requested_by)
         return result
 
-    def cancel(self, job_id: str, user_id: int | None = None) -> dict | None:
-        """Cancel a job that has not printed. A job being sent right now cannot be stopped."""
+    def cancel(self, job_id: str, user_id: int | None = None, office: int | None = None) -> dict | None:
+        """Cancel a job that has not printed. A job being sent right now cannot be stopped.
+        `office`: a job of that office's tickets only; another office's job is not found (None: any)."""
         with self.storage.write() as s:
             job = s.get(PrintJob, job_id)
-            if job is None:
+            if job is None or (office is not None
+                               and s.scalar(select(Ticket.office_id).where(Ticket.id == job.ticket_id)) != office):
                 return None
             cancelled = job.status in ("pending", "failed")
             if cancelled:
