@@ -111,9 +111,20 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
         except Exception:
             log.warning("ticket_position skipped", exc_info=True)
             return
+        if shared_rooms and positions:
+            # One message through the queue for the whole field, not one a waiting ticket: every
+            # process tells the phones it holds (a province's field may have hundreds waiting).
+            control({"positions": positions})
+        else:
+            _tell_positions_here(positions)
+
+    def _tell_positions_here(positions: list[dict]) -> None:
+        """Each phone of this process that follows one of these tickets hears its own place."""
+        rooms = socketio.server.manager.rooms.get("/", {})
         for place in positions:
-            if _followed(place["token"]):
-                socketio.emit("ticket_position", place, to=f"ticket:{place['token']}")
+            room = f"ticket:{place['token']}"
+            if rooms.get(room):
+                socketio.emit("ticket_position", place, to=room, ignore_queue=True)
 
     def emit_province_soon() -> None:
         if not shared_rooms and not socketio.server.manager.rooms.get("/", {}).get(PROVINCE_ROOM):
@@ -212,6 +223,8 @@ def register(socketio, engine: QueueEngine, storage, *, shared_rooms: bool = Fal
     def on_control(command: dict) -> None:
         if command.get("forget_caches"):
             engine.forget_caches()
+        if isinstance(command.get("positions"), list):
+            _tell_positions_here(command["positions"])
         if command.get("revoke_device") is not None:
             # In the background: closing a websocket waits for the client's goodbye.
             later(_disconnect_device, int(command["revoke_device"]))

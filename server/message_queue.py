@@ -1,8 +1,9 @@
 """Redis between the server processes: python-socketio's Redis manager, made to fit a province.
 
-- **Control messages.** A command for every process (close a revoked device's sockets)
-  travels as an emit of CONTROL_EVENT; every process, the sender included, hands it to
-  `control_handler` instead of delivering it to clients.
+- **Control messages.** A command for every process (close a revoked device's sockets; tell
+  the phones it holds a field's new places, one message for the whole field) travels as an
+  emit of CONTROL_EVENT; every process, the sender included, hands it to `control_handler`
+  instead of delivering it to clients.
 - **Back soon after an outage.** The stock listener backs off 1, 2, 4 … 60 s after Redis goes
   away, so boards on other processes miss calls long after Redis is back. Here it retries
   every RETRY_S, and once it listens again it calls `on_reconnect`, which sends every board

@@ -221,8 +221,12 @@ def test_a_revoked_device_is_cut_off_at_once_in_every_namespace(live_server_any_
                       wait_timeout=5)
 
 
-def test_revoking_on_one_process_cuts_the_device_off_on_the_other(tmp_path):
-    """Two processes on PostgreSQL and Redis: the control message reaches the process holding the socket."""
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def two_processes(tmp_path):
+    """Two server processes (eventlet and threading) on one PostgreSQL database, joined by Redis."""
     import os
 
     import redis
@@ -233,15 +237,26 @@ def test_revoking_on_one_process_cuts_the_device_off_on_the_other(tmp_path):
     if _PG_SKIP:
         pytest.skip(_PG_SKIP)
     try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
         if os.environ.get("MOTCUA_REQUIRE_SERVICES"):
             raise
         pytest.skip("no Redis at 127.0.0.1:6379")
     url, schema = _pg_schema_url()
-    env = {"DATABASE_URL": url, "MESSAGE_QUEUE_URL": "redis://127.0.0.1:6379/0", "SECRET_KEY": "shared-secret"}
+    env = {"DATABASE_URL": url, "MESSAGE_QUEUE_URL": REDIS_URL, "SECRET_KEY": "shared-secret"}
     a = LiveServer(tmp_path / "a", env=env, async_mode="eventlet").start()
     b = LiveServer(tmp_path / "b", env=env, async_mode="threading").start()
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+        _drop_schema(schema)
+
+
+def test_revoking_on_one_process_cuts_the_device_off_on_the_other(two_processes):
+    """Two processes on PostgreSQL and Redis: the control message reaches the process holding the socket."""
+    a, b = two_processes
     tablet = None
     try:
         tablet = Board(a.url, auth={"device_token": _paired_token(a, "tablet", 1)})
@@ -257,9 +272,44 @@ def test_revoking_on_one_process_cuts_the_device_off_on_the_other(tmp_path):
     finally:
         if tablet is not None:
             threading.Thread(target=tablet.close, daemon=True).start()
-        a.stop()
-        b.stop()
-        _drop_schema(schema)
+
+
+def test_a_call_on_one_process_tells_phones_on_the_other_their_place_in_one_message(two_processes, boards):
+    """A province's field may have hundreds waiting: their places cross Redis as one message for the
+    field, and each process tells the phones it holds; a phone on A hears a call made on B."""
+    import json
+
+    import redis
+
+    a, b = two_processes
+    first = a.issue("ho-tich")
+    mine = a.issue("ho-tich")
+    behind = [a.issue("ho-tich") for _ in range(10)]
+    phone = boards(a.url + "?phone=1")
+    assert phone.client.call("follow", {"token": mine["token"]}, timeout=5)["ahead"] == 1
+    listener = redis.Redis.from_url(REDIS_URL).pubsub()
+    listener.subscribe("flask-socketio")
+    try:
+        assert listener.get_message(timeout=5)["type"] == "subscribe"  # listening before the call
+        called = requests.post(b.url + "/api/counters/1/call-next", headers=b.clerk_headers(), timeout=5)
+        assert called.json()["code"] == first["code"]
+        place = phone.wait_for("ticket_position", where=lambda p: p["token"] == mine["token"])
+        assert place["ahead"] == 0
+        published, quiet_since = [], time.monotonic()
+        while time.monotonic() - quiet_since < 1.0:
+            message = listener.get_message(timeout=0.2)
+            if message is not None and message["type"] == "message":
+                published.append(json.loads(message["data"]))
+                quiet_since = time.monotonic()
+    finally:
+        listener.close()
+    assert not [m for m in published if m.get("event") == "ticket_position"], "a message through Redis per ticket"
+    carried = [m["data"][0]["positions"] for m in published
+               if m.get("event") == "motcua:control" and "positions" in m["data"][0]]
+    carried = [places for places in carried if places[0]["token"] == mine["token"]]  # the field after the call
+    assert len(carried) == 1
+    assert [p["token"] for p in carried[0]] == [mine["token"]] + [t["token"] for t in behind]
+    assert [p["ahead"] for p in carried[0]] == list(range(11))
 
 
 def test_a_board_hears_only_its_own_office(live_server_any_mode, boards, tmp_path):
