@@ -235,8 +235,9 @@ async def run_morning(setup: Setup, slugs: list[str], phones: int, rate: float, 
     tokens = []
     for i in range(per_office):
         for k, slug in enumerate(slugs):
-            # each office's tickets from its own address (nginx allows an address 2 tickets/s, 30 at once)
-            seeder = session_for(12_500 + k % 250)
+            # kiosks' addresses taking turns (nginx allows an address 2 tickets/s, 30 at once: a few
+            # offices with hundreds waiting each must not come from one address)
+            seeder = session_for(12_500 + (i * len(slugs) + k) % 250)
             async with seeder.post(f"{url}/o/{slug}/api/tickets", json={"field": FIELDS[i % len(FIELDS)]}) as r:
                 assert r.status == 201, await r.text()
                 tokens.append((await r.json())["token"])
