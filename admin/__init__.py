@@ -39,7 +39,7 @@ def texts() -> dict:
         "pairing_once": _("Mã dùng một lần, hết hạn sau 24 giờ; chỉ hiện lúc này."),
         "text": _("Nội dung"), "announcement_hint": _("Chữ chạy trên màn hình gọi số"),
         "state_open": _("Đang mở"), "state_paused": _("Đang tạm dừng"), "state_closed": _("Đóng"),
-        "print_failures": _("Phiếu in lỗi"), "no_print_failures": _("Không có phiếu in lỗi."),
+        "print_failures": _("Phiếu in lỗi hôm nay"), "no_print_failures": _("Hôm nay không có phiếu in lỗi."),
         "reprint": _("In lại"), "reprinted": _("Đã gửi lệnh in lại số {code}."), "printing_off": _("Máy chủ không bật in phiếu."),
         "ticket": _("Số"), "error": _("Lỗi"), "attempts": _("Số lần thử"),
         "issued": _("Phiếu đã cấp"), "served": _("Đã phục vụ"), "no_show": _("Vắng mặt"),

@@ -439,6 +439,25 @@ def test_overview_shows_counters_queues_and_print_failures(client, admin):
     assert next(f for f in body["fields"] if f["code"] == "ho-tich")["waiting"] == 1
 
 
+def test_the_dashboard_lists_todays_print_failures_and_the_list_keeps_the_rest(client, admin, app, engine, clock):
+    """A failure of yesterday's ticket needs nobody today: it leaves the dashboard, not the record."""
+    from server.printing import first_print_job_id
+
+    spool = app.extensions["motcua"].printing
+    yesterday = engine.issue_ticket("ho-tich")  # its first job is written with the ticket
+    spool._failed(first_print_job_id(yesterday["token"]), "Máy in hết giấy", retryable=False)
+    failures = client.get("/api/admin/overview", headers=admin).get_json()["print_failures"]
+    assert [(j["ticket_code"], j["last_error"]) for j in failures] == [("A001", "Máy in hết giấy")]
+    clock.advance(days=1)
+    assert client.get("/api/admin/overview", headers=admin).get_json()["print_failures"] == []
+    today = engine.issue_ticket("ho-tich")
+    spool._failed(first_print_job_id(today["token"]), "Máy in mở nắp", retryable=False)
+    failures = client.get("/api/admin/overview", headers=admin).get_json()["print_failures"]
+    assert [(j["ticket_code"], j["last_error"]) for j in failures] == [("A001", "Máy in mở nắp")]
+    record = client.get("/api/print-jobs?status=failed", headers=admin).get_json()["jobs"]
+    assert sorted(j["last_error"] for j in record) == ["Máy in hết giấy", "Máy in mở nắp"]
+
+
 def test_admin_changes_are_in_the_event_log(client, admin, app):
     from sqlalchemy import select
 

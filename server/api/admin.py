@@ -307,10 +307,11 @@ def admin_reorder_announcements():
 @bp.get("/admin/overview")
 @require_admin
 def admin_overview():
-    """Today's counters and queues, and print jobs that need a person."""
+    """Today's counters and queues, and today's print jobs that need a person (an earlier day's
+    failures stay in GET /api/print-jobs?status=failed)."""
     state = engine().state(office=_office())
     failed = []
     if services().printing is not None:
-        failed = services().printing.jobs(status="failed", office=_office())
+        failed = services().printing.jobs(status="failed", office=_office(), day=engine().today())
     return jsonify(counters=state["counters"], fields=state["fields"], print_failures=failed,
                    printing=services().printing is not None)

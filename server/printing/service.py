@@ -3,6 +3,7 @@ the admin's (reprint, cancel, the list of jobs, the printer's state).
 """
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import select
@@ -158,9 +159,11 @@ class PrintService(Spool):
         self._notify(result)
         return result
 
-    def jobs(self, status: str | None = None, limit: int = 200, office: int | None = None) -> list[dict]:
+    def jobs(self, status: str | None = None, limit: int = 200, office: int | None = None,
+             day: dt.date | None = None) -> list[dict]:
         """Most urgent first: failures, then jobs in flight, then waiting, then the rest, newest first.
-        `office`: that office's tickets only (an office's admin sees its own hall)."""
+        `office`: that office's tickets only (an office's admin sees its own hall); `day`: the
+        tickets of that service day only (yesterday's failure needs nobody today)."""
         with self.storage.read() as s:
             query = (select(PrintJob, Ticket.code).join(Ticket, Ticket.id == PrintJob.ticket_id)
                      .order_by(PrintJob.created_at.desc()).limit(limit))
@@ -168,6 +171,8 @@ class PrintService(Spool):
                 query = query.where(PrintJob.status == status)
             if office is not None:
                 query = query.where(Ticket.office_id == office)
+            if day is not None:
+                query = query.where(Ticket.service_day == day)
             rows = [self._result(job, code=code) for job, code in s.execute(query)]
         return sorted(rows, key=lambda r: STATUS_ORDER.get(r["status"], 9))
 
