@@ -31,6 +31,7 @@ class Agents(PrintBase):
                 log.exception("sending job %s to its agent", item[0])
             finally:
                 self._let_go([item[0]])
+
     def _send_to_agent(self, job_id: str, ticket: TicketPrint, wait: bool) -> None:
         with self.storage.write() as s:
             job = s.get(PrintJob, job_id)
