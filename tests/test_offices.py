@@ -252,6 +252,35 @@ def test_print_jobs_reprints_and_cancels_stay_in_their_office(client, admin, pro
     assert len(client.get("/api/print-jobs", headers=admin).get_json()["jobs"]) == 2  # the first print, the reprint
 
 
+
+def test_printer_status_names_only_the_offices_own_kiosk_agents(app, client, admin, province, other_office):
+    """A kiosk with its own printer is connected in each hall: an office's admin sees that kiosk,
+    not the other hall's device ids; the province sees each hall's under the hall's path."""
+    from server.auth import complete_pairing
+    from server.extensions import socketio
+
+    storage = app.extensions["motcua"].storage
+    kiosks, agents = {}, []
+    try:
+        for office in (None, other_office):
+            device, code = create_pairing(storage, "kiosk", name="Ki-ốt có máy in", office_id=office)
+            _, token = complete_pairing(storage, code)
+            agent = socketio.test_client(app, namespace="/printer", auth={"token": token})
+            agents.append(agent)
+            assert agent.is_connected("/printer")
+            kiosks[office] = device.id
+        r = client.get("/api/printer/status", headers=admin)
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json()["agents_connected"] == [kiosks[None]]
+        there = client.get(f"/o/{OTHER}/api/printer/status", headers=province).get_json()
+        assert there["agents_connected"] == [kiosks[other_office]]
+        # the other hall's admin path is not this admin's to ask
+        assert client.get(f"/o/{OTHER}/api/printer/status", headers=admin).status_code == 403
+    finally:
+        for agent in agents:
+            agent.disconnect(namespace="/printer")
+
+
 # ----- the command line ----------------------------------------------------------------------------------
 def test_office_add_list_and_office_options(tmp_path):
     from .test_cli import motcua

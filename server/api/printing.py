@@ -63,7 +63,7 @@ def reprint():
 @bp.get("/printer/status")
 @require_role("admin")
 def printer_status():
-    return jsonify(_spool().printing.printer_status())
+    return jsonify(_spool().printing.printer_status(office=current_office().id))
 
 
 def _find_ticket(services, token, code, office: int) -> int:

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from server.models import Event, PrintJob, Ticket
+from server.models import Device, Event, PrintJob, Ticket
 
 from .jobs import _DEVICE_SETTINGS, _INSERT_FIRST_JOB, STATUS_ORDER, Paper, first_print_job_id
 from .spool import Spool
@@ -176,7 +176,9 @@ class PrintService(Spool):
             rows = [self._result(job, code=code) for job, code in s.execute(query)]
         return sorted(rows, key=lambda r: STATUS_ORDER.get(r["status"], 9))
 
-    def printer_status(self) -> dict:
+    def printer_status(self, office: int | None = None) -> dict:
+        """The server printer's state, and the kiosk agents connected now. `office`: that office's
+        agents only (an office's admin sees its own kiosks, not the device ids of every hall)."""
         settings = self.backend.settings
         wait = 1.0 + settings.timeout + 2.0
         reply = self.worker.submit({"op": "status", **self._printer(), "connect_timeout": 1.0}).wait(wait)
@@ -188,5 +190,9 @@ class PrintService(Spool):
                       "problem": (reply or {}).get("error") or "Máy in đang bận in vé khác; hãy thử lại sau"}
         status["printer"] = settings.spec
         status["paper_width_dots"] = settings.width
-        status["agents_connected"] = sorted(set(self._agents.values()))
+        agents = set(self._agents.values())
+        if office is not None and agents:
+            with self.storage.read() as s:
+                agents = set(s.scalars(select(Device.id).where(Device.id.in_(agents), Device.office_id == office)))
+        status["agents_connected"] = sorted(agents)
         return status
