@@ -286,13 +286,17 @@ def _read_frame(stream) -> Any:
     return pickle.loads(body) if body is not None else None
 
 
-def _read_exactly(stream, count: int) -> bytes | None:
-    data = b""
-    while len(data) < count:
-        chunk = stream.read(count - len(data))
-        if not chunk:
+def _read_exactly(stream, count: int) -> bytes | bytearray | None:
+    """Into one buffer: a frame of a burst's replies (a dummy printer's bytes, 35 KB a ticket) comes
+    in many pipe-sized reads, and adding each to the bytes read so far copied them all again."""
+    data = bytearray(count)
+    view = memoryview(data)
+    got = 0
+    while got < count:
+        read = stream.readinto(view[got:])
+        if not read:
             return None
-        data += chunk
+        got += read
     return data
 
 
