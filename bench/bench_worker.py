@@ -39,9 +39,10 @@ def run(printer: str, tickets: int, batch: int, preview: str) -> dict:
     warm = worker.submit({"op": "print", "printer": printer, "preview": preview, "job_id": "warm",
                           "ticket": base, "connect_timeout": None})
     assert warm.wait(30)["ok"]
-    requests = [{"op": "print", "printer": printer, "preview": preview, "job_id": f"job-{n}",
-                 "ticket": dataclasses.replace(base, code=f"A{n % 1000:03d}", qr_url=f"{base.qr_url[:-10]}{secrets.token_hex(5)}"),
-                 "connect_timeout": None} for n in range(tickets)]
+    requests = [{"op": "print", "printer": printer, "preview": preview, "job_id": f"job-{n}", "connect_timeout": None,
+                 "ticket": dataclasses.replace(base, code=f"A{n % 1000:03d}",
+                                               qr_url=f"{base.qr_url[:-10]}{secrets.token_hex(5)}")}
+                for n in range(tickets)]
     cpu, wall = time.process_time(), time.perf_counter()
     pendings = []
     for start in range(0, tickets, batch):

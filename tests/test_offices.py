@@ -252,7 +252,6 @@ def test_print_jobs_reprints_and_cancels_stay_in_their_office(client, admin, pro
     assert len(client.get("/api/print-jobs", headers=admin).get_json()["jobs"]) == 2  # the first print, the reprint
 
 
-
 def test_printer_status_names_only_the_offices_own_kiosk_agents(app, client, admin, province, other_office):
     """A kiosk with its own printer is connected in each hall: an office's admin sees that kiosk,
     not the other hall's device ids; the province sees each hall's under the hall's path."""
