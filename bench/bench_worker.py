@@ -1,13 +1,15 @@
 """What handing tickets to the print worker costs the server's own process, per ticket.
 
-    .venv/bin/python bench/bench_worker.py [--tickets 3000] [--batch 32] [--printer dummy,preview]
+    .venv/bin/python bench/bench_worker.py [--tickets 3000] [--batch 32] [--printer dummy,dummy-back,preview]
 
 Under eventlet, as the server runs: the spool's requests go to `python -m printer.worker` in
 batches of `--batch` (as the spool claims them), the replies are read back on a green thread.
 The figure is this process's CPU (user + system) over the tickets: the pickling, the pipe and
 the replies, not the drawing (that is the worker's, measured by bench_printer.py). `dummy`
-sends each ticket's ESC/POS bytes back for the server to keep (35 KB at 80 mm); `preview`
-writes them to a file in the worker and answers `ok` alone.
+keeps each ticket's ESC/POS bytes (35 KB at 80 mm) in the worker for the spool that asked, as
+the server's spool asks; `dummy-back` sends them back with every answer (what the spool did
+before 2026-12-06, and what a request without a keeper still gets); `preview` writes them to a
+file in the worker and answers `ok` alone.
 """
 from __future__ import annotations
 
@@ -32,14 +34,17 @@ from printer.ticket import sample_ticket  # noqa: E402
 from printer.worker import ProcessWorker  # noqa: E402
 
 
-def run(printer: str, tickets: int, batch: int, preview: str) -> dict:
+def run(setting: str, tickets: int, batch: int, preview: str) -> dict:
     worker = ProcessWorker()
     worker.start()
     base = sample_ticket()
+    printer = "dummy" if setting == "dummy-back" else setting
+    keep = {"keep": "bench"} if setting == "dummy" else {}  # as the spool names itself
     warm = worker.submit({"op": "print", "printer": printer, "preview": preview, "job_id": "warm",
-                          "ticket": base, "connect_timeout": None})
+                          "ticket": base, "connect_timeout": None, **keep})
     assert warm.wait(30)["ok"]
     requests = [{"op": "print", "printer": printer, "preview": preview, "job_id": f"job-{n}", "connect_timeout": None,
+                 **keep,
                  "ticket": dataclasses.replace(base, code=f"A{n % 1000:03d}",
                                                qr_url=f"{base.qr_url[:-10]}{secrets.token_hex(5)}")}
                 for n in range(tickets)]
@@ -59,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--printer", default="dummy,preview")
+    parser.add_argument("--printer", default="dummy,dummy-back,preview")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     out = {"machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from printer.ticket import PAPER_DOTS, TicketPrint
 
@@ -225,21 +225,30 @@ class PreviewBackend(Backend):
 
 
 class DummyBackend(Backend):
-    """Keeps jobs' bytes in memory, in order (the last `KEEP`: a benchmark prints thousands)."""
+    """Keeps jobs' bytes in memory, in order (the last `KEEP`: a benchmark prints thousands).
+
+    A server whose print worker is another process reads them where they were printed:
+    `kept_elsewhere` is then set to a callable that fetches them (printer.worker's `kept`)."""
 
     KEEP = 100
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.jobs: list[tuple[str, bytes]] = []
+        self._jobs: list[tuple[str, bytes]] = []
+        self.kept_elsewhere: Callable[[], list[tuple[str, bytes]]] | None = None
+
+    @property
+    def jobs(self) -> list[tuple[str, bytes]]:
+        """(job id, bytes) of the jobs printed, oldest first."""
+        return self.kept_elsewhere() if self.kept_elsewhere is not None else self._jobs
 
     def _deliver(self, data, picture, job_id, connect_timeout):
         self.keep(job_id, data)
 
     def keep(self, job_id: str, data: bytes) -> None:
-        self.jobs.append((job_id, data))
-        if len(self.jobs) > self.KEEP:
-            del self.jobs[0]
+        self._jobs.append((job_id, data))
+        if len(self._jobs) > self.KEEP:
+            del self._jobs[0]
 
     def status(self, connect_timeout=None):
         return PrinterStatus(reachable=True, online=True, cover_open=False, paper_out=False)

@@ -17,12 +17,14 @@ Workers (the PRINTER option `worker=`):
   inline             the caller's own thread (tests, `motcua print-test`).
 
 Jobs to one printer are done one at a time, in the order given; different
-printers do not wait for each other. A dummy printer's bytes travel back in the
-reply (`data`), so the server keeps them in memory as before.
+printers do not wait for each other. A dummy printer's bytes stay where they were
+printed when the request names a keeper (`keep`, the spool's name) and are read with
+`{"op": "kept", "keep": ...}`; without one they travel back in the reply (`data`).
 """
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
 import pickle
@@ -34,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from printer.backends import PrintError, open_backend
+from printer.backends import DummyBackend, PrintError, open_backend
 
 log = logging.getLogger(__name__)
 FRAME = struct.Struct(">I")
@@ -45,6 +47,9 @@ WORKER_KINDS = ("process", "thread", "inline")
 
 # ----- what a worker does, wherever it runs ----------------------------------------------
 _backends: dict[tuple[str, str], Any] = {}
+KEEPERS = 8
+_kept: dict[str, collections.deque] = {}  # a spool's name -> its dummy printer's (job id, bytes), oldest first
+_kept_lock = threading.Lock()
 
 
 def _backend(request: dict):
@@ -63,9 +68,16 @@ def run_job(request: dict) -> dict:
             backend = _backend(request)
             backend.print_ticket(request["ticket"], request["job_id"], connect_timeout=request.get("connect_timeout"))
             reply: dict = {"ok": True}
-            if hasattr(backend, "jobs"):  # the dummy: its bytes go back to whoever keeps them
-                reply["data"] = backend.jobs.pop()[1]
+            if hasattr(backend, "jobs"):  # the dummy: its bytes are kept for the spool, or go back
+                job_id, data = backend.jobs.pop()
+                if request.get("keep"):
+                    _keep(request["keep"], job_id, data)
+                else:
+                    reply["data"] = data
             return reply
+        if op == "kept":
+            with _kept_lock:
+                return {"ok": True, "jobs": list(_kept.get(request.get("keep"), ()))}
         if op == "status":
             return {"ok": True, "status": _backend(request).status(request.get("connect_timeout")).to_dict()}
         if op == "forget":
@@ -79,6 +91,20 @@ def run_job(request: dict) -> dict:
     except Exception as exc:  # a bug or an unexpected device error: we cannot know what printed
         log.exception("print worker: %s", op)
         return {"ok": False, "error": f"Lỗi không xác định khi in: {exc}", "retryable": False}
+
+
+def _keep(keeper: str, job_id: str, data: bytes) -> None:
+    """A dummy printer's bytes, kept here for the spool that asked (`keep`: its own name) instead of
+    carried back with every answer (35 KB a ticket through the pipe, read on the server's hub).
+    The last `DummyBackend.KEEP` jobs of the last `KEEPERS` spools to print (tests build many)."""
+    with _kept_lock:
+        jobs = _kept.pop(keeper, None)
+        if jobs is None:
+            jobs = collections.deque(maxlen=DummyBackend.KEEP)
+            while len(_kept) >= KEEPERS:
+                del _kept[next(iter(_kept))]  # the spool that printed least recently
+        _kept[keeper] = jobs
+        jobs.append((job_id, data))
 
 
 def printer_key(request: dict) -> tuple[str, str]:
@@ -391,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
 
     while (frame := _read_frame(requests)) is not None:
         for request in frame:  # a batch of requests, in the order they were claimed
-            if request.get("op") == "forget":
+            if request.get("op") in ("forget", "kept"):  # nothing to do with a printer: answered at once
                 reply(request.get("id"), run_job(request))
                 continue
             key = printer_key(request)

@@ -336,6 +336,29 @@ def test_a_burst_comes_back_in_a_few_frames_and_a_lone_ticket_on_its_own(tmp_pat
         watchdog.cancel()
 
 
+def test_a_dummy_printers_bytes_stay_in_the_worker_and_each_spool_reads_its_own(spool_world, tmp_path):
+    """The worker keeps what a spool's dummy printer printed instead of sending 35 KB back with every
+    answer; the spool reads it there when asked. Two spools (two apps of one process) share the one
+    worker process and each sees only its own tickets, byte for byte."""
+    storage, field_id, _printer, worker = spool_world
+    first = PrintService(storage, make_config(tmp_path, "dummy"), worker=worker)
+    second = PrintService(storage, make_config(tmp_path, "dummy"), worker=worker)
+    tickets = {first: add_ticket(storage, field_id, 1), second: add_ticket(storage, field_id, 2)}
+    jobs = {spool: spool.enqueue_token(_token(storage, ticket_id))["job_id"] for spool, ticket_id in tickets.items()}
+    assert wait_until(lambda: all(job_status(storage, j) == "printed" for j in jobs.values()), timeout=15)
+    for spool, ticket_id in tickets.items():
+        with storage.read() as s:
+            job = s.get(PrintJob, jobs[spool])
+            expected = spool._ticket_print(s, s.get(Ticket, ticket_id), job)
+        assert spool.backend.jobs == [(jobs[spool], spool.backend.render(expected)[1])]
+
+    # What the spool sends is answered without the bytes; they are there when read.
+    reply = worker.submit(first._print_request("direct-1", sample_ticket(), attempt=2)).wait(20)
+    assert reply == {"ok": True}
+    assert [job_id for job_id, _ in first.backend.jobs] == [jobs[first], "direct-1"]
+    assert [job_id for job_id, _ in second.backend.jobs] == [jobs[second]]
+
+
 def test_the_print_worker_runs_only_on_cpu_nothing_else_wants(spool_world, tmp_path):
     """Drawing never preempts the server's answers: the worker process is SCHED_IDLE (Linux), and it
     still prints."""

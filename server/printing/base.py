@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+import uuid
 from typing import Callable
 
 from sqlalchemy import select, update
@@ -62,6 +63,11 @@ class PrintBase:
         self.backend = open_backend(config.printer, preview_folder=self.preview_folder)
         kind = worker or self.backend.settings.options.get("worker") or ("process" if socketio is not None else "inline")
         self.worker = open_worker(kind) if isinstance(kind, str) else kind
+        # A dummy printer's bytes stay where the worker printed them, kept under this spool's name,
+        # and are read from there when asked for (tests); the answers carry none of them.
+        self._keeper = uuid.uuid4().hex if isinstance(self.backend, DummyBackend) else None
+        if self._keeper is not None:
+            self.backend.kept_elsewhere = self._kept_by_worker
         self.on_change: Callable[[dict], None] | None = None  # e.g. the core's admin notifier
         self._agents: dict[str, int] = {}  # socket id -> kiosk device id
         self._stopping = threading.Event()
@@ -113,7 +119,15 @@ class PrintBase:
                 "connect_timeout": self.first_try_connect_timeout if attempt == 1 else None}
 
     def _printer(self) -> dict:
-        return {"printer": self.config.printer, "preview": str(self.preview_folder)}
+        printer = {"printer": self.config.printer, "preview": str(self.preview_folder)}
+        if self._keeper is not None:
+            printer["keep"] = self._keeper
+        return printer
+
+    def _kept_by_worker(self) -> list[tuple[str, bytes]]:
+        """The dummy printer's (job id, bytes), oldest first, as the worker that printed them keeps them."""
+        reply = self.worker.submit({"op": "kept", **self._printer()}).wait(10)
+        return reply["jobs"] if reply and reply.get("ok") else []
 
     def _record_outcomes(self, outcomes: list[tuple[str, dict]]) -> None:
         with self.storage.write() as s:
@@ -126,17 +140,12 @@ class PrintBase:
         if job is None:
             return []
         if reply.get("ok"):
-            self._keep_dummy_bytes(job_id, reply)
             result = self._mark_printed(s, job)
         else:
             result = self._mark_failed(s, job, reply.get("error") or "Lỗi khi in", bool(reply.get("retryable")))
         if result is None:
             return []
         return [(result, s.scalar(select(Ticket.token).where(Ticket.id == job.ticket_id)))]
-
-    def _keep_dummy_bytes(self, job_id: str, reply: dict) -> None:
-        if isinstance(self.backend, DummyBackend) and "data" in reply:
-            self.backend.keep(job_id, reply["data"])
 
     # ----- one attempt, waiting for it (submit, agents, no worker) ---------------
     def _attempt(self, job_id: str, connect_timeout: float | None, wait_for_agent: bool = False) -> None:

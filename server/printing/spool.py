@@ -164,8 +164,6 @@ class Spool(Agents):
         return out
 
     def _mark_all_printed(self, conn, printed: list[tuple[str, dict]], now: dt.datetime) -> list[tuple[dict, str]]:
-        for job_id, reply in printed:
-            self._keep_dummy_bytes(job_id, reply)
         rows = conn.execute(_MARK_PRINTED, {"ids": [job_id for job_id, _ in printed], "now": now}).all()
         if not rows:
             return []
