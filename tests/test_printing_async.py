@@ -388,6 +388,52 @@ def test_a_worker_killed_mid_print_leaves_the_job_failed_never_resent(spool_worl
     assert spool.retry_due() == 0 and len(printer.jobs()) == 2
 
 
+def test_a_spool_turn_joins_the_kiosks_commit_and_its_claims_are_on_disk_when_it_returns(spool_world, tmp_path):
+    """SQLite under eventlet: the spool's turn (record what printed, claim the next jobs) joins the
+    commit that the kiosks' tickets share instead of stopping the hub for an fsync of its own, and
+    it returns only once that commit is on disk: a job is never sent before its claim is."""
+    storage, field_id, _printer, worker = spool_world
+    spool = PrintService(storage, make_config(tmp_path, "dummy"), worker=worker)
+    now = dt.datetime.now(dt.timezone.utc)
+    tickets = [add_ticket(storage, field_id, n) for n in range(1, 9)]
+    job_ids = [first_print_job_id(_token(storage, t)) for t in tickets]
+    with storage.write() as s:
+        s.add_all([PrintJob(id=job_id, ticket_id=ticket_id, status="pending", route="local", reprint=False,
+                            attempts=0, last_error="", created_at=now, next_attempt_at=now + dt.timedelta(hours=1))
+                   for job_id, ticket_id in zip(job_ids, tickets)])
+    storage.group_commits(lambda: time.sleep(0.002))  # a thread's turn stands in for eventlet's
+    commits = []
+    event.listen(storage.engine, "commit", lambda _conn: commits.append(1))
+    inside, leave = threading.Event(), threading.Event()
+
+    def kiosk():  # a ticket's block, holding its group open until told
+        with storage.write(grouped=True) as s:
+            s.add(Event(at=now, kind="test", data={}))
+            s.flush()
+            inside.set()
+            leave.wait(10)
+
+    turn: dict = {}
+
+    def spool_turn():
+        turn["claimed"] = spool._settle([], [(job_id, n) for n, job_id in enumerate(job_ids)])
+        with storage.read() as s:  # another connection: what a crash right now would leave
+            turn["on_disk"] = [s.get(PrintJob, job_id).status for job_id in job_ids]
+
+    threads = [threading.Thread(target=kiosk), threading.Thread(target=spool_turn)]
+    threads[0].start()
+    assert inside.wait(10)
+    threads[1].start()
+    time.sleep(0.2)  # the spool's turn waits at the open group
+    assert "claimed" not in turn  # nothing claimed before the commit
+    leave.set()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(job_id for job_id, _, _ in turn["claimed"]) == sorted(job_ids)
+    assert turn["on_disk"] == ["printing"] * 8
+    assert len(commits) == 1, "the spool's turn paid a commit of its own"
+
+
 def _token(storage, ticket_id):
     with storage.read() as s:
         return s.get(Ticket, ticket_id).token
