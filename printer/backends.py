@@ -227,8 +227,8 @@ class PreviewBackend(Backend):
 class DummyBackend(Backend):
     """Keeps jobs' bytes in memory, in order (the last `KEEP`: a benchmark prints thousands).
 
-    A server whose print worker is another process reads them where they were printed:
-    `kept_elsewhere` is then set to a callable that fetches them (printer.worker's `kept`)."""
+    The server's spool reads them where its print worker printed them: `kept_elsewhere` is then
+    set to a callable that fetches them (printer.worker's `kept`)."""
 
     KEEP = 100
 

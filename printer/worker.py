@@ -68,7 +68,7 @@ def run_job(request: dict) -> dict:
             backend = _backend(request)
             backend.print_ticket(request["ticket"], request["job_id"], connect_timeout=request.get("connect_timeout"))
             reply: dict = {"ok": True}
-            if hasattr(backend, "jobs"):  # the dummy: its bytes are kept for the spool, or go back
+            if isinstance(backend, DummyBackend):  # its bytes are kept for the spool, or go back
                 job_id, data = backend.jobs.pop()
                 if request.get("keep"):
                     _keep(request["keep"], job_id, data)
