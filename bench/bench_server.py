@@ -93,6 +93,17 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({span(values)})"
 
 
+def median_interval(values: list[float], level: float = 0.9, draws: int = 4000) -> str:
+    """The `level` bootstrap interval of the median: where the median of another run of as many
+    pairs would likely fall. Seeded, so the same runs always give the same interval."""
+    import random
+
+    rng = random.Random(20261206)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(draws))
+    tail = (1 - level) / 2
+    return f"{medians[int(tail * draws)]:.2f}–{medians[int((1 - tail) * draws) - 1]:.2f}"
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -350,12 +361,13 @@ def paired_run(args, printer: str, connections: int) -> dict:
     machine does hits both alike, so their ratio holds where absolute figures swing 2x."""
     from concurrent.futures import ThreadPoolExecutor
 
+    other = printer if printer != "none" else "none beside"  # the control: `none` beside `none`
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
         servers = {name: LiveServer(Path(home), async_mode=args.mode,
-                                    env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": name},
+                                    env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": setting},
                                     python=args.server_python).start()
-                   for name, home in (("none", a), (printer, b))}
+                   for name, setting, home in (("none", "none", a), (other, printer, b))}
         try:
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda srv: wrk(srv.url, connections, 2), servers.values()))
@@ -443,6 +455,9 @@ def main() -> None:
                         help="also time the calls while this many tickets a second are issued and printed")
     parser.add_argument("--paired", type=int, default=0,
                         help="runs of each printer setting served beside `none` and loaded at the same moment")
+    parser.add_argument("--control", action="store_true",
+                        help="with --paired: also serve `none` beside `none` as often, in the same rounds, to "
+                             "show how far two identical servers side by side drift apart")
     parser.add_argument("--server-python", default=None,
                         help="the interpreter of a plain `pip install motcua` venv, to measure memory without "
                              "the bench's own packages (aiohttp) loaded into the server")
@@ -505,24 +520,30 @@ def main() -> None:
             report["issue_vs_none"] = ratios
     if args.paired:
         paired: dict = {}
+        beside = [p for p in printers if p != "none"] + (["none"] if args.control else [])
         for _ in range(args.paired):
-            for printer in printers:
-                if printer == "none":
-                    continue
+            for printer in beside:
                 for connections in (50, 10):
                     run = paired_run(args, printer, connections)
                     print(f"# paired {printer} {connections}: {run}", file=sys.stderr)
                     paired.setdefault(printer, {}).setdefault(f"{connections}_clients", []).append(run)
+
+        def ratios(rows: list[dict], name: str) -> dict:
+            rps = [round(r[name]["rps"] / r["none"]["rps"], 2) for r in rows]
+            p99 = [round(r["none"]["p99_ms"] / r[name]["p99_ms"], 2) for r in rows]
+            return {"rps_ratio": spread(rps), "rps_ratio_median_90pct": median_interval(rps),
+                    "p99_none_over_printer": spread(p99), "p99_median_90pct": median_interval(p99),
+                    "rps": span([round(r[name]["rps"]) for r in rows]),
+                    "rps_none": span([round(r["none"]["rps"]) for r in rows]),
+                    "p99_ms": span([r[name]["p99_ms"] for r in rows]),
+                    "p99_ms_none": span([r["none"]["p99_ms"] for r in rows]), "runs": rows}
+
         report["paired_with_none"] = {
-            printer: {clients: {"rps_ratio": spread([round(r[printer]["rps"] / r["none"]["rps"], 2) for r in rows]),
-                                "p99_none_over_printer": spread([round(r["none"]["p99_ms"] / r[printer]["p99_ms"], 2)
-                                                                 for r in rows]),
-                                "rps": span([round(r[printer]["rps"]) for r in rows]),
-                                "rps_none": span([round(r["none"]["rps"]) for r in rows]),
-                                "p99_ms": span([r[printer]["p99_ms"] for r in rows]),
-                                "p99_ms_none": span([r["none"]["p99_ms"] for r in rows]), "runs": rows}
-                      for clients, rows in by_clients.items()}
-            for printer, by_clients in paired.items()}
+            printer: {clients: ratios(rows, printer) for clients, rows in by_clients.items()}
+            for printer, by_clients in paired.items() if printer != "none"}
+        if "none" in paired:
+            report["control_none_beside_none"] = {clients: ratios(rows, "none beside")
+                                                  for clients, rows in paired["none"].items()}
     if args.profile:
         report["profile_50_clients"] = {printers[0]: profile(args, printers[0])}
     if "calls" not in skip:
