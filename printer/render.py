@@ -114,6 +114,10 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Greedy word wrap; a single word longer than the line is cut by characters."""
     lines: list[str] = []
     for paragraph in _nfc(text).splitlines() or [""]:
+        whole = " ".join(paragraph.split())
+        if face.getlength(whole) <= max_width:  # fits on one line: what the loop below would make of it
+            lines.append(whole)
+            continue
         line = ""
         for word in paragraph.split():
             candidate = f"{line} {word}".strip()
@@ -136,7 +140,9 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
 class _Column:
     """Draws centred blocks top to bottom on a tall sheet, cropped at the end."""
 
-    def __init__(self, width: int, scale: float, height: int = 3000):
+    HEIGHT = 3000
+
+    def __init__(self, width: int, scale: float, height: int = HEIGHT):
         self.width = width
         self.scale = scale
         self.margin = round(8 * scale)
@@ -267,13 +273,22 @@ class _Ink:
     advance: int
 
 
+INK_SHEET = 512  # dots: a sheet this tall holds a line of text or the big code with its margins
+
+
 def _ink(width: int, draw) -> _Ink:
-    """Draw one part with the column code above at a known height, and keep only its ink."""
+    """Draw one part with the column code above at a known height, and keep only its ink.
+    On a short sheet first (clearing the column's full sheet cost more than drawing a line); a part
+    that runs past it is drawn again on the full one. What is kept is the same either way: only
+    the rows above the pen and its margin, which the short sheet held."""
     scale = width / PaperWidth.MM58
     pad = round(64 * scale)  # room for marks above capitals and tails below the line
-    column = _Column(width, scale)
-    column.y = pad
-    draw(column)
+    for height in (INK_SHEET, _Column.HEIGHT):
+        column = _Column(width, scale, height)
+        column.y = pad
+        draw(column)
+        if column.y + pad <= height:
+            break
     used = column.sheet.crop((0, 0, width, min(column.sheet.height, column.y + pad)))
     ink = ImageChops.invert(used)  # 255 where the part drew a black dot
     box = ink.getbbox()

@@ -74,6 +74,20 @@ def test_random_tickets_are_drawn_and_encoded_exactly_as_before(seed):
 
 
 @pytest.mark.parametrize("width", [PaperWidth.MM58, PaperWidth.MM80])
+def test_a_part_taller_than_the_short_sheet_is_drawn_whole_and_exactly_as_before(width):
+    """Parts are drawn on a short sheet first; a header that runs past it (a reprint banner, a long
+    unit, an office name and a field name of several lines each) is drawn again on the full sheet."""
+    render.forget()
+    ticket = TicketPrint(office_name=OFFICES[2][0] + ", " + OFFICES[2][0], unit=OFFICES[2][1], field_name=FIELDS[3] * 3,
+                         code="HT1200", people_ahead=4321, reprint=True, priority_label=PRIORITY_LABELS_VI["elderly"],
+                         issued_at=dt.datetime(2025, 11, 25, 1, 2, tzinfo=dt.timezone.utc), qr_url=f"{BASES[2]}/t/x")
+    header = render._header_ink(int(width), True, ticket.unit, ticket.office_name, ticket.field_name)
+    assert header.advance + 2 * round(64 * width / PaperWidth.MM58) > render.INK_SHEET  # it ran past the short sheet
+    assert_same(ticket, width)
+    render.forget()
+
+
+@pytest.mark.parametrize("width", [PaperWidth.MM58, PaperWidth.MM80])
 def test_a_morning_of_one_office_with_warm_caches_is_exactly_as_before(width):
     """The same header and footer again and again, codes and counts moving on: the cached case."""
     render.forget()
