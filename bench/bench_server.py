@@ -380,6 +380,49 @@ def paired_run(args, printer: str, connections: int) -> dict:
                 stop(server)
 
 
+def alternate_run(args, printer: str, connections: int) -> list[dict]:
+    """`none` and `printer` both served, loaded in turn for a few seconds each, `--alternate` times:
+    each has the whole machine while it is loaded (the print worker draws on the core the load
+    leaves, as on an office's PC), and the host's drift falls on both alike, as side by side. The
+    printer's backlog is printed before either is loaded again, so neither pays for the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
+            tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
+        with ThreadPoolExecutor(2) as pool:
+            servers = dict(zip(("none", printer), pool.map(
+                lambda setting_home: LiveServer(Path(setting_home[1]), async_mode=args.mode,
+                                                env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": setting_home[0]},
+                                                python=args.server_python).start(),
+                (("none", a), (printer, b)))))
+        printing = servers[printer]
+
+        def printed_all(limit: float = 60) -> None:
+            deadline = time.monotonic() + limit
+            while time.monotonic() < deadline:
+                jobs = print_jobs(printing)
+                if not jobs.get("pending") and not jobs.get("printing"):
+                    return
+                time.sleep(0.2)
+
+        try:
+            for server in servers.values():
+                wrk(server.url, connections, 2)
+            cycles = []
+            for cycle in range(args.alternate):
+                runs = {}
+                for name in ("none", printer) if cycle % 2 == 0 else (printer, "none"):
+                    printed_all()
+                    r = wrk(servers[name].url, connections, 3)
+                    runs[name] = {"rps": r.get("rps"), "p99_ms": to_ms(r.get("99%", "nan"))}
+                cycles.append(runs)
+            printed_all()
+            return cycles
+        finally:
+            for server in servers.values():
+                stop(server)
+
+
 def profile(args, printer: str) -> dict:
     """py-spy on the server (and its print worker) under the 50-client issue load."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -458,6 +501,9 @@ def main() -> None:
     parser.add_argument("--control", action="store_true",
                         help="with --paired: also serve `none` beside `none` as often, in the same rounds, to "
                              "show how far two identical servers side by side drift apart")
+    parser.add_argument("--alternate", type=int, default=0,
+                        help="cycles of `none` and each printer setting served together and loaded in turn, "
+                             "3 s each, the backlog printed before the next (see alternate_run)")
     parser.add_argument("--server-python", default=None,
                         help="the interpreter of a plain `pip install motcua` venv, to measure memory without "
                              "the bench's own packages (aiohttp) loaded into the server")
@@ -544,6 +590,19 @@ def main() -> None:
         if "none" in paired:
             report["control_none_beside_none"] = {clients: ratios(rows, "none beside")
                                                   for clients, rows in paired["none"].items()}
+    if args.alternate:
+        report["alternating_with_none"] = {}
+        for printer in (p for p in printers if p != "none"):
+            for connections in (50, 10):
+                cycles = alternate_run(args, printer, connections)
+                print(f"# alternating {printer} {connections}: {cycles}", file=sys.stderr)
+                rps = [round(c[printer]["rps"] / c["none"]["rps"], 2) for c in cycles]
+                p99 = [round(c["none"]["p99_ms"] / c[printer]["p99_ms"], 2) for c in cycles]
+                report["alternating_with_none"].setdefault(printer, {})[f"{connections}_clients"] = {
+                    "rps_ratio": spread(rps), "rps_ratio_median_90pct": median_interval(rps),
+                    "p99_none_over_printer": spread(p99), "p99_median_90pct": median_interval(p99),
+                    "rps": span([round(c[printer]["rps"]) for c in cycles]),
+                    "rps_none": span([round(c["none"]["rps"]) for c in cycles]), "cycles": cycles}
     if args.profile:
         report["profile_50_clients"] = {printers[0]: profile(args, printers[0])}
     if "calls" not in skip:
