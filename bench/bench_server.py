@@ -356,18 +356,21 @@ def issue_run(args, printer: str, connections: int) -> dict:
             stop(server)
 
 
-def paired_run(args, printer: str, connections: int) -> dict:
+def paired_run(args, printer: str, connections: int, swap: bool = False) -> dict:
     """`none` and `printer` served side by side and loaded at the same moment: whatever else the
-    machine does hits both alike, so their ratio holds where absolute figures swing 2x."""
+    machine does hits both alike, so their ratio holds where absolute figures swing 2x. `swap`:
+    the printer's server is started and loaded first (the control, `none` beside `none`, came out
+    at 1.02-1.06 for the second one: the order is taken in turns, so neither side keeps that)."""
     from concurrent.futures import ThreadPoolExecutor
 
     other = printer if printer != "none" else "none beside"  # the control: `none` beside `none`
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
+        order = (("none", "none", a), (other, printer, b))
         servers = {name: LiveServer(Path(home), async_mode=args.mode,
                                     env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": setting},
                                     python=args.server_python).start()
-                   for name, setting, home in (("none", "none", a), (other, printer, b))}
+                   for name, setting, home in (order[::-1] if swap else order)}
         try:
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda srv: wrk(srv.url, connections, 2), servers.values()))
@@ -567,10 +570,10 @@ def main() -> None:
     if args.paired:
         paired: dict = {}
         beside = [p for p in printers if p != "none"] + (["none"] if args.control else [])
-        for _ in range(args.paired):
+        for round_ in range(args.paired):
             for printer in beside:
                 for connections in (50, 10):
-                    run = paired_run(args, printer, connections)
+                    run = paired_run(args, printer, connections, swap=round_ % 2 == 1)
                     print(f"# paired {printer} {connections}: {run}", file=sys.stderr)
                     paired.setdefault(printer, {}).setdefault(f"{connections}_clients", []).append(run)
 
