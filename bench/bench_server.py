@@ -104,6 +104,19 @@ def median_interval(values: list[float], level: float = 0.9, draws: int = 4000) 
     return f"{medians[int(tail * draws)]:.2f}–{medians[int((1 - tail) * draws) - 1]:.2f}"
 
 
+def against_none(rows: list[dict], name: str) -> dict:
+    """Runs of `name` each next to a run of `none` (side by side, or loaded in turn): the ratios
+    (median, range, the 90 % interval of the median) and the figures they come from."""
+    rps = [round(r[name]["rps"] / r["none"]["rps"], 2) for r in rows]
+    p99 = [round(r["none"]["p99_ms"] / r[name]["p99_ms"], 2) for r in rows]
+    return {"rps_ratio": spread(rps), "rps_ratio_median_90pct": median_interval(rps),
+            "p99_none_over_printer": spread(p99), "p99_median_90pct": median_interval(p99),
+            "rps": span([round(r[name]["rps"]) for r in rows]),
+            "rps_none": span([round(r["none"]["rps"]) for r in rows]),
+            "p99_ms": span([r[name]["p99_ms"] for r in rows]),
+            "p99_ms_none": span([r["none"]["p99_ms"] for r in rows]), "runs": rows}
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -577,21 +590,11 @@ def main() -> None:
                     print(f"# paired {printer} {connections}: {run}", file=sys.stderr)
                     paired.setdefault(printer, {}).setdefault(f"{connections}_clients", []).append(run)
 
-        def ratios(rows: list[dict], name: str) -> dict:
-            rps = [round(r[name]["rps"] / r["none"]["rps"], 2) for r in rows]
-            p99 = [round(r["none"]["p99_ms"] / r[name]["p99_ms"], 2) for r in rows]
-            return {"rps_ratio": spread(rps), "rps_ratio_median_90pct": median_interval(rps),
-                    "p99_none_over_printer": spread(p99), "p99_median_90pct": median_interval(p99),
-                    "rps": span([round(r[name]["rps"]) for r in rows]),
-                    "rps_none": span([round(r["none"]["rps"]) for r in rows]),
-                    "p99_ms": span([r[name]["p99_ms"] for r in rows]),
-                    "p99_ms_none": span([r["none"]["p99_ms"] for r in rows]), "runs": rows}
-
         report["paired_with_none"] = {
-            printer: {clients: ratios(rows, printer) for clients, rows in by_clients.items()}
+            printer: {clients: against_none(rows, printer) for clients, rows in by_clients.items()}
             for printer, by_clients in paired.items() if printer != "none"}
         if "none" in paired:
-            report["control_none_beside_none"] = {clients: ratios(rows, "none beside")
+            report["control_none_beside_none"] = {clients: against_none(rows, "none beside")
                                                   for clients, rows in paired["none"].items()}
     if args.alternate:
         report["alternating_with_none"] = {}
@@ -599,13 +602,8 @@ def main() -> None:
             for connections in (50, 10):
                 cycles = alternate_run(args, printer, connections)
                 print(f"# alternating {printer} {connections}: {cycles}", file=sys.stderr)
-                rps = [round(c[printer]["rps"] / c["none"]["rps"], 2) for c in cycles]
-                p99 = [round(c["none"]["p99_ms"] / c[printer]["p99_ms"], 2) for c in cycles]
-                report["alternating_with_none"].setdefault(printer, {})[f"{connections}_clients"] = {
-                    "rps_ratio": spread(rps), "rps_ratio_median_90pct": median_interval(rps),
-                    "p99_none_over_printer": spread(p99), "p99_median_90pct": median_interval(p99),
-                    "rps": span([round(c[printer]["rps"]) for c in cycles]),
-                    "rps_none": span([round(c["none"]["rps"]) for c in cycles]), "cycles": cycles}
+                report["alternating_with_none"].setdefault(printer, {})[f"{connections}_clients"] = \
+                    against_none(cycles, printer)
     if args.profile:
         report["profile_50_clients"] = {printers[0]: profile(args, printers[0])}
     if "calls" not in skip:

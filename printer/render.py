@@ -114,12 +114,13 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Greedy word wrap; a single word longer than the line is cut by characters."""
     lines: list[str] = []
     for paragraph in _nfc(text).splitlines() or [""]:
-        whole = " ".join(paragraph.split())
+        words = paragraph.split()
+        whole = " ".join(words)
         if face.getlength(whole) <= max_width:  # fits on one line: what the loop below would make of it
             lines.append(whole)
             continue
         line = ""
-        for word in paragraph.split():
+        for word in words:
             candidate = f"{line} {word}".strip()
             if face.getlength(candidate) <= max_width:
                 line = candidate
