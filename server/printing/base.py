@@ -68,7 +68,6 @@ class PrintBase:
         self._keeper = uuid.uuid4().hex if isinstance(self.backend, DummyBackend) else None
         if self._keeper is not None:
             self.backend.kept_elsewhere = self._kept_by_worker
-        self.on_change: Callable[[dict], None] | None = None  # e.g. the core's admin notifier
         self._agents: dict[str, int] = {}  # socket id -> kiosk device id
         self._stopping = threading.Event()
         self._started = False
@@ -133,7 +132,7 @@ class PrintBase:
         with self.storage.write() as s:
             told = [t for job_id, reply in outcomes for t in self._record_outcome(s, job_id, reply)]
         for result, token in told:
-            self._after(result, token)
+            self._tell_kiosk(result, token)
 
     def _record_outcome(self, s, job_id: str, reply: dict) -> list[tuple[dict, str]]:
         job = s.get(PrintJob, job_id)
@@ -180,7 +179,7 @@ class PrintBase:
                         return None
                 # Agent jobs stay `pending` until acknowledged: the agent deduplicates by job id.
                 return job.route, self._ticket_print(s, ticket, job)
-        self._after(*gave_up)
+        self._tell_kiosk(*gave_up)
         return None
 
     def _too_late(self, job: PrintJob, ticket: Ticket, now: dt.datetime) -> str | None:
@@ -206,7 +205,7 @@ class PrintBase:
             job = s.get(PrintJob, job_id)
             result = self._mark_printed(s, job)
             token = s.scalar(select(Ticket.token).where(Ticket.id == job.ticket_id))
-        self._after(result, token)
+        self._tell_kiosk(result, token)
 
     def _failed(self, job_id: str, error: str, retryable: bool) -> None:
         with self.storage.write() as s:
@@ -214,7 +213,7 @@ class PrintBase:
             result = self._mark_failed(s, job, error, retryable)
             token = s.scalar(select(Ticket.token).where(Ticket.id == job.ticket_id)) if result else None
         if result is not None:
-            self._after(result, token)
+            self._tell_kiosk(result, token)
 
     def _mark_printed(self, s, job: PrintJob) -> dict:
         job.status = "printed"
@@ -242,14 +241,10 @@ class PrintBase:
                           if job.route == "local" else "agent"}))
         return self._result(job)
 
-    def _after(self, result: dict, token: str | None) -> None:
-        if token:
-            self._tell_kiosk(result, token)
-        self._notify(result)
-
-    def _tell_kiosk(self, result: dict, token: str) -> None:
-        """`print_status` to whoever follows the ticket (the kiosk that issued it), for its first print."""
-        if self.socketio is None or result.get("reprint"):
+    def _tell_kiosk(self, result: dict, token: str | None) -> None:
+        """`print_status` to whoever follows the ticket (the kiosk that issued it), for its first print.
+        `result`: the job's status, printed and reprint at least."""
+        if not token or self.socketio is None or result.get("reprint"):
             return
         try:
             self.socketio.emit("print_status", {"token": token, "status": result["status"],
@@ -318,10 +313,3 @@ class PrintBase:
     def _record(self, job_id, ticket_id, kind, data, user_id=None) -> None:
         with self.storage.write() as s:
             s.add(Event(at=self.clock(), kind=kind, ticket_id=ticket_id, user_id=user_id, data=data))
-
-    def _notify(self, result: dict) -> None:
-        if self.on_change is not None:
-            try:
-                self.on_change(result)
-            except Exception:
-                log.exception("print job listener")

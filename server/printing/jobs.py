@@ -56,8 +56,7 @@ _MARK_PRINTED = (
     update(PrintJob)
     .where(PrintJob.id.in_(bindparam("ids", expanding=True)))
     .values(status="printed", printed_at=bindparam("now"), next_attempt_at=None)
-    .returning(PrintJob.id, PrintJob.ticket_id, PrintJob.device_id, PrintJob.route, PrintJob.reprint,
-               PrintJob.attempts, PrintJob.last_error, PrintJob.created_at))
+    .returning(PrintJob.id, PrintJob.ticket_id, PrintJob.device_id, PrintJob.reprint, PrintJob.attempts))
 _TOKENS = select(Ticket.id, Ticket.token).where(Ticket.id.in_(bindparam("ids", expanding=True)))
 
 

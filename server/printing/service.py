@@ -154,9 +154,7 @@ class PrintService(Spool):
                             device_id=job.device_id, user_id=user_id, data={"job_id": job.id}))
             result = self._result(job)
             token = s.scalar(select(Ticket.token).where(Ticket.id == job.ticket_id)) if cancelled else None
-        if token:
-            self._tell_kiosk(result, token)
-        self._notify(result)
+        self._tell_kiosk(result, token)
         return result
 
     def jobs(self, status: str | None = None, limit: int = 200, office: int | None = None,

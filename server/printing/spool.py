@@ -141,7 +141,7 @@ class Spool(Agents):
                     continue  # another process took it first
                 claimed.append((job_id, self._ticket_print(s, ticket, job), job.attempts + 1))
         for result, token in told:
-            self._after(result, token)
+            self._tell_kiosk(result, token)
         return claimed
 
     def _first_tries(self, conn, jobs, ahead_of: dict) -> list[tuple[str, TicketPrint, int]]:
@@ -167,6 +167,8 @@ class Spool(Agents):
         return out
 
     def _mark_all_printed(self, conn, printed: list[tuple[str, dict]], now: dt.datetime) -> list[tuple[dict, str]]:
+        """Record a turn's printed jobs (one statement and one insert for all); returns what the
+        kiosks are told, which is all anyone hears of it."""
         rows = conn.execute(_MARK_PRINTED, {"ids": [job_id for job_id, _ in printed], "now": now}).all()
         if not rows:
             return []
@@ -178,11 +180,8 @@ class Spool(Agents):
         unknown = [r.ticket_id for r in rows if r.ticket_id not in tokens]
         if unknown:
             tokens.update(conn.execute(_TOKENS, {"ids": unknown}).all())
-        return [({"job_id": r.id, "status": "printed", "printed": True, "ticket_id": r.ticket_id,
-                  "ticket_code": None, "device_id": r.device_id, "route": r.route, "reprint": r.reprint,
-                  "attempts": r.attempts, "last_error": r.last_error,
-                  "created_at": r.created_at.isoformat() if r.created_at else None,
-                  "next_attempt_at": None, "printed_at": now.isoformat()}, tokens.get(r.ticket_id)) for r in rows]
+        return [({"job_id": r.id, "status": "printed", "printed": True, "reprint": r.reprint},
+                 tokens.get(r.ticket_id)) for r in rows]
 
     # ----- starting, stopping, the retry loop -----------------------------------
     def start(self) -> None:
