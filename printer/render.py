@@ -42,6 +42,7 @@ BOLD_FONT = FONT_DIR / "DejaVuSans-Bold.ttf"
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 BLACK, WHITE = 0, 255
+CACHE_SIZE = 256  # entries per kind of part; a code's ink is ~15 KB at 80 mm, a line of text ~2 KB
 
 
 @dataclass(frozen=True)
@@ -110,26 +111,33 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text or "")
 
 
+@functools.lru_cache(maxsize=4 * CACHE_SIZE)
+def length(face: ImageFont.FreeTypeFont, text: str) -> float:
+    """`face.getlength(text)`, kept: wrapping a line that changes only at its end (the count of
+    people ahead) measures the same beginnings again and again. Faces come from `font()`'s cache."""
+    return face.getlength(text)
+
+
 def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Greedy word wrap; a single word longer than the line is cut by characters."""
     lines: list[str] = []
     for paragraph in _nfc(text).splitlines() or [""]:
         words = paragraph.split()
         whole = " ".join(words)
-        if face.getlength(whole) <= max_width:  # fits on one line: what the loop below would make of it
+        if length(face, whole) <= max_width:  # fits on one line: what the loop below would make of it
             lines.append(whole)
             continue
         line = ""
         for word in words:
             candidate = f"{line} {word}".strip()
-            if face.getlength(candidate) <= max_width:
+            if length(face, candidate) <= max_width:
                 line = candidate
                 continue
             if line:
                 lines.append(line)
-            while face.getlength(word) > max_width:
+            while length(face, word) > max_width:
                 cut = len(word)
-                while cut > 1 and face.getlength(word[:cut]) > max_width:
+                while cut > 1 and length(face, word[:cut]) > max_width:
                     cut -= 1
                 lines.append(word[:cut])
                 word = word[cut:]
@@ -142,11 +150,12 @@ class _Column:
     """Draws centred blocks top to bottom on a tall sheet, cropped at the end."""
 
     HEIGHT = 3000
+    MARGIN = 8  # dots at 58 mm, left and right
 
     def __init__(self, width: int, scale: float, height: int = HEIGHT):
         self.width = width
         self.scale = scale
-        self.margin = round(8 * scale)
+        self.margin = round(self.MARGIN * scale)
         self.sheet = Image.new("1", (width, height), WHITE)
         self.draw = ImageDraw.Draw(self.sheet)
         self.draw.fontmode = "1"  # crisp dots, no grey a thermal head cannot print
@@ -162,7 +171,7 @@ class _Column:
         face = font(bold, self.px(size))
         ascent, descent = face.getmetrics()
         for line in wrap(text, face, self.width - 2 * self.margin):
-            x = (self.width - face.getlength(line)) / 2
+            x = (self.width - length(face, line)) / 2
             self.draw.text((x, self.y), line, font=face, fill=BLACK)
             self.y += ascent + descent + self.px(spacing)
 
@@ -260,7 +269,6 @@ def _picture(dots: bytes, width: int, height: int) -> Image.Image:
 
 
 # ----- the parts of a ticket, drawn once ------------------------------------------------
-CACHE_SIZE = 256  # entries per kind of part; a code's ink is ~15 KB at 80 mm, a line of text ~2 KB
 
 
 @dataclass(frozen=True)
@@ -320,6 +328,12 @@ def _text_ink(width: int, text: str, size: float, bold: bool) -> _Ink:
     return _ink(width, lambda column: column.text(text, size, bold=bold))
 
 
+def _text_lines(width: int, text: str, size: float, bold: bool) -> list[str]:
+    """The lines `_Column.text` makes of `text` on this paper."""
+    scale = width / PaperWidth.MM58
+    return wrap(text, font(bold, round(size * scale)), width - 2 * round(_Column.MARGIN * scale))
+
+
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _code_ink(width: int, code: str) -> _Ink:
     return _ink(width, lambda column: column.big_code(code))
@@ -362,6 +376,13 @@ class _Sheet:
     def space(self, dots: float) -> None:
         self.y += round(dots * self.scale)
 
+    def text(self, text: str, size: float, bold: bool) -> None:
+        """What `_Column.text` draws, stamped line by line: a line's ink is the same wherever it
+        lands (its pen starts on a whole dot), so a line kept once serves every text it is part
+        of; the count of people ahead, on a line of its own, is all that is drawn anew."""
+        for line in _text_lines(self.width, text, size, bold):
+            self.put(_text_ink(self.width, line, size, bold))
+
     def dots(self) -> bytes:
         row = self.width // 8
         height = min(self.y, self.SHEET)
@@ -378,7 +399,7 @@ class _Sheet:
 
 def forget() -> None:
     """Empty the drawing caches (they are keyed by content, so this only frees memory)."""
-    for cached in (_header_ink, _text_ink, _code_ink, _boxed_ink, _foot, _code_font_size):
+    for cached in (_header_ink, _text_ink, _code_ink, _boxed_ink, _foot, _code_font_size, length):
         cached.cache_clear()
 
 
@@ -394,8 +415,8 @@ def render_ticket(ticket: TicketPrint, width: int = PaperWidth.MM80) -> Rendered
     if ticket.priority_label:
         head.put(_boxed_ink(width, f"Ưu tiên: {ticket.priority_label}", 18))
         head.space(6)
-    head.put(_text_ink(width, f"Số người đang chờ trước ông/bà: {ticket.people_ahead}", 19, True))
-    head.put(_text_ink(width, format_issued_at(ticket), 17, False))
+    head.text(f"Số người đang chờ trước ông/bà: {ticket.people_ahead}", 19, True)
+    head.text(format_issued_at(ticket), 17, False)
     head.space(8)
 
     module = 5 if width == PaperWidth.MM58 else 6

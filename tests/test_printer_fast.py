@@ -164,3 +164,20 @@ def test_a_url_too_long_for_the_paper_is_refused_as_before():
         reference.qr_picture(url, 5, PaperWidth.MM58)
     with pytest.raises(ValueError):
         render.qr_picture(url, 5, PaperWidth.MM58)
+
+
+@pytest.mark.parametrize("width", [PaperWidth.MM58, PaperWidth.MM80])
+def test_a_new_count_of_people_ahead_draws_only_its_own_line_and_the_same_ticket(width):
+    """A long queue gives every ticket a count not seen before: the words before it are drawn once."""
+    render.forget()
+    rng = random.Random(12)
+    base = random_ticket(rng)
+    assert_same(TicketPrint(**{**base.__dict__, "people_ahead": 100}), width)
+    before = render._text_ink.cache_info()
+    ticket = TicketPrint(**{**base.__dict__, "people_ahead": 101})
+    render_ticket(ticket, width)
+    after = render._text_ink.cache_info()
+    # The count's line is drawn ("101"), the line of words before it is kept, as is the time's line.
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
+    assert_same(ticket, width)
+    render.forget()
