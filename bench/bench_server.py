@@ -146,6 +146,16 @@ def print_jobs(server: LiveServer) -> dict[str, int]:
         return dict(conn.execute("SELECT status, count(*) FROM print_job GROUP BY status").fetchall())
 
 
+def printed_all(server: LiveServer, limit: float = 60) -> None:
+    """Wait (`limit` seconds at most) until the server has no print job waiting or in flight."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        jobs = print_jobs(server)
+        if not jobs.get("pending") and not jobs.get("printing"):
+            return
+        time.sleep(0.2)
+
+
 def wrk(url: str, connections: int, seconds: int, path: str = "/api/tickets") -> dict:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -348,11 +358,7 @@ def issue_run(args, printer: str, connections: int) -> dict:
                                    "failed": after.get("failed", 0)}
                 if connections == 50 and args.drain:
                     started = time.perf_counter()
-                    while time.perf_counter() - started < args.drain:
-                        jobs = print_jobs(server)
-                        if not jobs.get("pending") and not jobs.get("printing"):
-                            break
-                        time.sleep(0.5)
+                    printed_all(server, args.drain)
                     took = time.perf_counter() - started
                     left = sum(v for k, v in print_jobs(server).items() if k in ("pending", "printing"))
                     done = issued - printed - left
@@ -369,6 +375,12 @@ def issue_run(args, printer: str, connections: int) -> dict:
             stop(server)
 
 
+def serve(args, printer: str, home: str) -> LiveServer:
+    """A server of the bench's settings with this printer, started in `home`."""
+    return LiveServer(Path(home), async_mode=args.mode, env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": printer},
+                      python=args.server_python).start()
+
+
 def paired_run(args, printer: str, connections: int, swap: bool = False) -> dict:
     """`none` and `printer` served side by side and loaded at the same moment: whatever else the
     machine does hits both alike, so their ratio holds where absolute figures swing 2x. `swap`:
@@ -380,10 +392,7 @@ def paired_run(args, printer: str, connections: int, swap: bool = False) -> dict
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
         order = (("none", "none", a), (other, printer, b))
-        servers = {name: LiveServer(Path(home), async_mode=args.mode,
-                                    env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": setting},
-                                    python=args.server_python).start()
-                   for name, setting, home in (order[::-1] if swap else order)}
+        servers = {name: serve(args, setting, home) for name, setting, home in (order[::-1] if swap else order)}
         try:
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda srv: wrk(srv.url, connections, 2), servers.values()))
@@ -406,21 +415,7 @@ def alternate_run(args, printer: str, connections: int) -> list[dict]:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as a, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as b:
         with ThreadPoolExecutor(2) as pool:
-            servers = dict(zip(("none", printer), pool.map(
-                lambda setting_home: LiveServer(Path(setting_home[1]), async_mode=args.mode,
-                                                env={"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": setting_home[0]},
-                                                python=args.server_python).start(),
-                (("none", a), (printer, b)))))
-        printing = servers[printer]
-
-        def printed_all(limit: float = 60) -> None:
-            deadline = time.monotonic() + limit
-            while time.monotonic() < deadline:
-                jobs = print_jobs(printing)
-                if not jobs.get("pending") and not jobs.get("printing"):
-                    return
-                time.sleep(0.2)
-
+            servers = dict(zip(("none", printer), pool.map(serve, (args, args), ("none", printer), (a, b))))
         try:
             for server in servers.values():
                 wrk(server.url, connections, 2)
@@ -428,11 +423,11 @@ def alternate_run(args, printer: str, connections: int) -> list[dict]:
             for cycle in range(args.alternate):
                 runs = {}
                 for name in ("none", printer) if cycle % 2 == 0 else (printer, "none"):
-                    printed_all()
+                    printed_all(servers[printer])
                     r = wrk(servers[name].url, connections, 3)
                     runs[name] = {"rps": r.get("rps"), "p99_ms": to_ms(r.get("99%", "nan"))}
                 cycles.append(runs)
-            printed_all()
+            printed_all(servers[printer])
             return cycles
         finally:
             for server in servers.values():

@@ -168,9 +168,9 @@ class _Column:
         self.y += self.px(dots)
 
     def text(self, text: str, size: float, bold: bool = False, spacing: float = 4) -> None:
-        face = font(bold, self.px(size))
+        face, lines = _text_lines(self.width, self.scale, text, size, bold)
         ascent, descent = face.getmetrics()
-        for line in wrap(text, face, self.width - 2 * self.margin):
+        for line in lines:
             x = (self.width - length(face, line)) / 2
             self.draw.text((x, self.y), line, font=face, fill=BLACK)
             self.y += ascent + descent + self.px(spacing)
@@ -328,10 +328,12 @@ def _text_ink(width: int, text: str, size: float, bold: bool) -> _Ink:
     return _ink(width, lambda column: column.text(text, size, bold=bold))
 
 
-def _text_lines(width: int, text: str, size: float, bold: bool) -> list[str]:
-    """The lines `_Column.text` makes of `text` on this paper."""
-    scale = width / PaperWidth.MM58
-    return wrap(text, font(bold, round(size * scale)), width - 2 * round(_Column.MARGIN * scale))
+def _text_lines(width: int, scale: float, text: str, size: float, bold: bool
+                ) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The face and the lines of a centred block of text between the margins (what `_Column.text`
+    draws, and `_Sheet.text` stamps line by line)."""
+    face = font(bold, round(size * scale))
+    return face, wrap(text, face, width - 2 * round(_Column.MARGIN * scale))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -380,7 +382,7 @@ class _Sheet:
         """What `_Column.text` draws, stamped line by line: a line's ink is the same wherever it
         lands (its pen starts on a whole dot), so a line kept once serves every text it is part
         of; the count of people ahead, on a line of its own, is all that is drawn anew."""
-        for line in _text_lines(self.width, text, size, bold):
+        for line in _text_lines(self.width, self.scale, text, size, bold)[1]:
             self.put(_text_ink(self.width, line, size, bold))
 
     def dots(self) -> bytes:
