@@ -14,6 +14,7 @@ Options follow a `?`, e.g. `tcp://10.0.0.9:9100?width=58&qr=native&timeout=5`:
     timeout=SECONDS                 each write and status read, default 5
     status=auto|off                 ask the printer its state (DLE EOT) before and after a job
     worker=process|thread|inline    where the server draws and sends (printer/worker.py), default process
+    keep=1000                       preview: the newest pictures kept in the folder (0: every one)
     baud=9600                       serial speed
     in_ep=0x82&out_ep=0x01          USB endpoints
 
@@ -24,6 +25,8 @@ point is `retryable=False`: the job may be half on paper and a person decides.
 """
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import threading
 import time
@@ -38,6 +41,7 @@ from printer.ticket import PAPER_DOTS, TicketPrint
 if TYPE_CHECKING:
     from printer.render import RenderedTicket
 
+log = logging.getLogger(__name__)
 HW_INIT = b"\x1b@"  # ESC @: initialise; prints nothing
 
 DLE_EOT = b"\x10\x04"
@@ -161,6 +165,8 @@ def parse_printer_spec(spec: str | None, preview_folder: Path | str | None = Non
         raise ValueError(f"PRINTER {spec!r}: qr must be image or native")
     if options.get("worker", "process") not in ("process", "thread", "inline"):
         raise ValueError(f"PRINTER {spec!r}: worker must be process, thread or inline")
+    if not options.get("keep", "0").isdigit():
+        raise ValueError(f"PRINTER {spec!r}: keep must be a whole number of pictures (0: keep every one)")
     return PrinterSettings(
         kind=kind,
         target=target,
@@ -204,7 +210,21 @@ class Backend:
 
 
 class PreviewBackend(Backend):
-    """Writes each ticket as a PNG: the embedded default, so a demo needs no printer."""
+    """Writes each ticket as a PNG: the embedded default, so a demo needs no printer.
+
+    The folder keeps the newest `keep` pictures (option `keep`, default `KEEP`; 0: every one),
+    so an office left on it for years does not fill its disk (~8.5 KB a ticket). The oldest go
+    as new ones come, a few at a time: a folder that grew before the limit shrinks over the next
+    jobs, not all during one. Each process counts the pictures it knows of: two servers writing
+    to one folder keep up to `keep` each."""
+
+    KEEP = 1000  # a busy office's day or two
+    TRIM_AT_ONCE = 8  # pictures beyond `keep` removed by one job, at most
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.keep = int(settings.options.get("keep", self.KEEP))
+        self._pictures: dict[str, None] | None = None  # file names, oldest first (read at the first job)
 
     @property
     def folder(self) -> Path:
@@ -212,13 +232,45 @@ class PreviewBackend(Backend):
 
     def _deliver(self, data, picture, job_id, connect_timeout):
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{job_id}.png.tmp"
+            if self._pictures is None and self.keep:
+                self._pictures = self._read_folder()
+            name = f"{job_id}.png"
+            tmp = self.folder / f".{name}.tmp"
             # compress_level 1: half the CPU of the default 6 for a file 25 % larger (8.5 against 6.8 KB)
-            tmp.write_bytes(picture.png(compress_level=1))
-            tmp.replace(self.folder / f"{job_id}.png")  # whole picture or none
+            png = picture.png(compress_level=1)
+            try:
+                tmp.write_bytes(png)
+            except FileNotFoundError:  # no folder yet (keep=0), or it was removed since
+                self.folder.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(png)
+            tmp.replace(self.folder / name)  # whole picture or none
         except OSError as exc:
             raise PrintError(f"Không ghi được ảnh xem trước: {exc}", retryable=True) from exc
+        if self._pictures is not None:
+            self._pictures.pop(name, None)  # a job written again is the newest now
+            self._pictures[name] = None
+            self._trim()
+
+    def _read_folder(self) -> dict[str, None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        found = []
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".png") and not entry.name.startswith(".") and entry.is_file():
+                    found.append((entry.stat().st_mtime_ns, entry.name))
+        return dict.fromkeys(name for _, name in sorted(found))
+
+    def _trim(self) -> None:
+        """Remove the oldest pictures beyond `keep` (at most `TRIM_AT_ONCE` this time)."""
+        for _ in range(min(len(self._pictures) - self.keep, self.TRIM_AT_ONCE)):
+            oldest = next(iter(self._pictures))
+            del self._pictures[oldest]
+            try:
+                (self.folder / oldest).unlink()
+            except FileNotFoundError:  # someone removed it first
+                pass
+            except OSError:  # it stays; the ticket printed all the same
+                log.warning("preview: could not remove %s", oldest, exc_info=True)
 
     def status(self, connect_timeout=None):
         return PrinterStatus(reachable=True, online=True, cover_open=False, paper_out=False)

@@ -173,6 +173,68 @@ def test_the_preview_png_is_the_printed_ticket_dot_for_dot_with_and_without_qr_a
         assert from_parts.tobytes() == written.tobytes(), name
 
 
+def _pngs(folder):
+    return sorted(p.name for p in folder.iterdir() if p.suffix == ".png")
+
+
+def test_the_preview_folder_keeps_the_newest_pictures_and_lets_the_oldest_go(tmp_path):
+    """An office left on the default printer does not fill its disk: with `keep=3`, the fifth
+    ticket's picture is there and the first two are gone; each kept picture is its own ticket."""
+    import dataclasses
+
+    from PIL import Image
+
+    backend = open_backend("preview?width=58&keep=3", preview_folder=tmp_path / "prints")
+    tickets = {f"job-{n}": dataclasses.replace(sample_ticket(), code=f"A00{n}") for n in range(1, 6)}
+    for job_id, ticket in tickets.items():
+        backend.print_ticket(ticket, job_id)
+    assert _pngs(tmp_path / "prints") == ["job-3.png", "job-4.png", "job-5.png"]
+    for job_id in ("job-3", "job-5"):
+        picture, _ = backend.render(tickets[job_id])
+        assert same_pixels(Image.open(tmp_path / "prints" / f"{job_id}.png"), picture.full()), job_id
+    backend.print_ticket(tickets["job-3"], "job-3")  # printed again: now the newest, so job-4 goes next
+    backend.print_ticket(tickets["job-1"], "job-6")
+    assert _pngs(tmp_path / "prints") == ["job-3.png", "job-5.png", "job-6.png"]
+
+
+def test_a_preview_folder_that_grew_before_shrinks_oldest_first_a_few_pictures_a_ticket(tmp_path):
+    """An upgraded office's folder holds every picture since it started: the next tickets remove
+    the oldest few at a time (none of them waits for thousands of removals), and what is not a
+    ticket's picture stays."""
+    folder = tmp_path / "prints"
+    folder.mkdir()
+    for n in range(20):  # old-00 is the oldest picture, old-19 the newest
+        (folder / f"old-{n:02d}.png").write_bytes(b"old picture")
+        os.utime(folder / f"old-{n:02d}.png", ns=(1_700_000_000_000_000_000 + n * 10**9,) * 2)
+    (folder / "ghi-chu.txt").write_text("sổ tay của quản trị")
+    backend = open_backend("preview?keep=5", preview_folder=folder)
+    backend.print_ticket(sample_ticket(), "new-1")  # 21 pictures: the 8 oldest go
+    assert _pngs(folder) == ["new-1.png"] + [f"old-{n:02d}.png" for n in range(8, 20)]
+    for n in range(2, 4):
+        backend.print_ticket(sample_ticket(), f"new-{n}")
+    assert _pngs(folder) == ["new-1.png", "new-2.png", "new-3.png", "old-18.png", "old-19.png"]
+    assert (folder / "ghi-chu.txt").read_text() == "sổ tay của quản trị"
+
+
+def test_keep_0_keeps_every_preview_picture_and_a_removed_folder_is_made_again(tmp_path):
+    import shutil
+
+    folder = tmp_path / "prints"
+    backend = open_backend("preview?keep=0", preview_folder=folder)
+    for n in range(4):
+        backend.print_ticket(sample_ticket(), f"job-{n}")
+    assert _pngs(folder) == [f"job-{n}.png" for n in range(4)]
+    kept = open_backend("preview", preview_folder=folder)
+    assert (backend.keep, kept.keep) == (0, 1000)  # the default keeps a busy office's day or two
+    kept.print_ticket(sample_ticket(), "job-4")
+    shutil.rmtree(folder)  # someone tidied up while the server ran
+    kept.print_ticket(sample_ticket(), "job-5")
+    assert _pngs(folder) == ["job-5.png"]
+    for bad in ("preview?keep=-1", "preview?keep=nhieu", "preview?keep=2.5"):
+        with pytest.raises(ValueError, match="keep"):
+            parse_printer_spec(bad, folder)
+
+
 def test_dummy_backend_keeps_the_bytes():
     backend = open_backend("dummy")
     backend.print_ticket(sample_ticket(), "job-1")
