@@ -203,16 +203,16 @@ def test_a_preview_folder_that_grew_before_shrinks_oldest_first_a_few_pictures_a
     ticket's picture stays."""
     folder = tmp_path / "prints"
     folder.mkdir()
-    for n in range(20):  # old-00 is the oldest picture, old-19 the newest
+    for n in range(60):  # old-00 is the oldest picture, old-59 the newest
         (folder / f"old-{n:02d}.png").write_bytes(b"old picture")
         os.utime(folder / f"old-{n:02d}.png", ns=(1_700_000_000_000_000_000 + n * 10**9,) * 2)
     (folder / "ghi-chu.txt").write_text("sổ tay của quản trị")
     backend = open_backend("preview?keep=5", preview_folder=folder)
-    backend.print_ticket(sample_ticket(), "new-1")  # 21 pictures: the 8 oldest go
-    assert _pngs(folder) == ["new-1.png"] + [f"old-{n:02d}.png" for n in range(8, 20)]
+    backend.print_ticket(sample_ticket(), "new-1")  # 61 pictures: the 32 oldest go
+    assert _pngs(folder) == ["new-1.png"] + [f"old-{n:02d}.png" for n in range(32, 60)]
     for n in range(2, 4):
         backend.print_ticket(sample_ticket(), f"new-{n}")
-    assert _pngs(folder) == ["new-1.png", "new-2.png", "new-3.png", "old-18.png", "old-19.png"]
+    assert _pngs(folder) == ["new-1.png", "new-2.png", "new-3.png", "old-58.png", "old-59.png"]
     assert (folder / "ghi-chu.txt").read_text() == "sổ tay của quản trị"
 
 
