@@ -113,8 +113,10 @@ def trace_server(argv: list[str]) -> None:
     builtins.__import__ = watching_import
 
     def write(_signal, _frame) -> None:
-        with open(os.environ["GREEN_STATS"], "w") as out:
+        path = os.environ["GREEN_STATS"]
+        with open(path + ".tmp", "w") as out:
             json.dump(dict(spent), out)
+        os.replace(path + ".tmp", path)  # the driver reads a whole file or none
 
     import gc
 
@@ -171,7 +173,6 @@ def main() -> None:
         deadline = time.monotonic() + 5
         while not stats.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.1)  # written in one go; let it finish
         return collections.Counter(json.loads(stats.read_text()))
 
     with ThreadPoolExecutor(len(printers)) as pool:
