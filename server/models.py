@@ -62,8 +62,9 @@ class Office(Base):
     (the first one, or DEFAULT_OFFICE) answers the bare paths."""
 
     __tablename__ = "office"
+    __table_args__ = (UniqueConstraint("slug", name="uq_office_slug"),)  # named as migration 0004 made it
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(200), default="")
     rating_scale: Mapped[int] = mapped_column(Integer, default=3)
@@ -88,7 +89,7 @@ class Field(Base):
     hours: Mapped[list[Any]] = mapped_column(default=list)  # ["07:00-11:30", "13:00-16:30"]
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Online number-taking: {"slot_minutes": 30, "seats": 4, "days_ahead": 6}; empty or 0 seats: none.
-    booking: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    booking: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")  # as migration 0005 added it
 
 
 class Counter(Base):

@@ -4,6 +4,7 @@ its paired devices and its tickets' QR links. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -126,3 +127,86 @@ def test_a_one_office_database_upgrades_in_place(tmp_path, database_url, clock):
     finally:
         app.extensions["motcua"].storage.dispose()
     Storage(database_url).dispose()
+
+
+def _schema(url: str) -> dict:
+    """Every table's columns, keys, indexes and constraints as SQLite reports them (column order
+    aside: a column a migration added comes last, which no statement here depends on)."""
+    from sqlalchemy import inspect
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            db = inspect(c)
+            schema = {}
+            for table in db.get_table_names():
+                schema[table] = {
+                    "columns": {col["name"]: (str(col["type"]), col["nullable"], col["default"],
+                                              col["primary_key"]) for col in db.get_columns(table)},
+                    "primary key": db.get_pk_constraint(table)["constrained_columns"],
+                    "foreign keys": sorted((fk["constrained_columns"], fk["referred_table"], fk["referred_columns"],
+                                            sorted(fk["options"].items())) for fk in db.get_foreign_keys(table)),
+                    "indexes": sorted((ix["name"], ix["column_names"], bool(ix["unique"]))
+                                      for ix in db.get_indexes(table)),
+                    "unique": sorted(((u["name"], u["column_names"]) for u in db.get_unique_constraints(table)), key=repr),
+                    "checks": sorted(((ck["name"], ck["sqltext"]) for ck in db.get_check_constraints(table)),
+                                     key=repr),
+                }
+            # an index's own words (a partial index's WHERE, an expression) as SQLite keeps them
+            schema["index statements"] = sorted(
+                " ".join(sql.replace('"', "").split())
+                for (sql,) in c.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")))
+            schema["revision"] = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            return schema
+    finally:
+        engine.dispose()
+
+
+def test_a_new_sqlite_database_gets_the_schema_every_migration_builds(tmp_path):
+    """An office's first start makes its database from the models at once (without Alembic, a few
+    tenths of a second sooner): it must be the very schema that upgrading through every migration
+    builds, and stamped as the newest, so the next release's migration upgrades it like any other."""
+    import sys
+
+    from server.setup import SCHEMA_REVISION
+
+    upgraded = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    _upgrade_to(upgraded, "head")
+    new = f"sqlite:///{tmp_path / 'new.db'}"
+    alembic_before = {name for name in sys.modules if name.startswith("alembic")}
+    migrate(new)
+
+    made, expected = _schema(new), _schema(upgraded)
+    assert set(made) == set(expected)
+    for table in expected:
+        assert made[table] == expected[table], table
+    assert made["revision"] == [SCHEMA_REVISION]
+    assert {name for name in sys.modules if name.startswith("alembic")} == alembic_before  # nothing more loaded
+    migrate(new)  # the next start finds it current
+    assert _schema(new) == expected
+
+
+def test_two_processes_making_one_new_database_at_once_both_start(tmp_path):
+    """Server processes started together on a new folder: one makes the schema, the others wait
+    for it and find it made; none fails and nothing is made twice."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    go = tmp_path / "go"
+    script = ("import pathlib, sys, time\n"
+              "from server.setup import migrate\n"
+              f"pathlib.Path({str(tmp_path)!r}, 'ready-' + sys.argv[1]).touch()\n"
+              f"while not pathlib.Path({str(go)!r}).exists(): time.sleep(0.002)\n"
+              f"migrate({url!r})\n")
+    servers = [subprocess.Popen([sys.executable, "-c", script, str(n)], stderr=subprocess.PIPE, text=True)
+               for n in range(3)]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("ready-*"))) < 3 and time.monotonic() < deadline:  # all imported, all waiting
+        time.sleep(0.01)
+    go.touch()
+    errors = [server.communicate(timeout=60)[1] for server in servers]
+    assert [server.returncode for server in servers] == [0, 0, 0], errors
+    upgraded = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    _upgrade_to(upgraded, "head")
+    assert _schema(url) == _schema(upgraded)
