@@ -103,9 +103,19 @@ def test_redis_down_for_15_seconds(province):
 
 
 # ----- PostgreSQL connections killed ------------------------------------------------------------
+def _prints_settled(stack) -> bool:
+    """No print job waiting or in flight: the spool writes nothing more about earlier tickets (its
+    `printed` event refers to the ticket, and that insert would wait on a locked ticket table too)."""
+    with stack.db() as conn:
+        return conn.execute("SELECT count(*) FROM print_job WHERE status IN ('pending', 'printing')").fetchone()[0] == 0
+
+
 @contextlib.contextmanager
 def _ticket_table_locked(stack):
-    """An operator's transaction holds the ticket table: an issue waits in the middle of its own."""
+    """An operator's transaction holds the ticket table: an issue waits in the middle of its own.
+    Taken once the earlier tickets' prints are recorded, so the blocked query found below is the
+    issue's, not the print spool's (on a slow host the first print can take a second)."""
+    assert wait_until(lambda: _prints_settled(stack), 30), "the earlier tickets' prints never settled"
     with stack.db() as operator:
         operator.execute("BEGIN")
         operator.execute("LOCK TABLE ticket IN EXCLUSIVE MODE")
