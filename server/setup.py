@@ -43,14 +43,14 @@ def schema_is_current(database_url: str) -> bool:
 def migrate(database_url: str) -> None:
     """Bring the schema to the newest revision; upgrades never drop data. A new SQLite database
     is made at the newest revision at once (`_create_newest_schema`)."""
-    if database_url.startswith("sqlite"):
+    sqlite = database_url.startswith("sqlite")
+    if sqlite:
         from .storage import prepare_sqlite_file
 
         prepare_sqlite_file(database_url)
     if schema_is_current(database_url):
         return
-    if database_url.startswith("sqlite") and (_create_newest_schema(database_url)
-                                              or schema_is_current(database_url)):  # another process made it
+    if sqlite and (_create_newest_schema(database_url) or schema_is_current(database_url)):  # or another process did
         return
     from alembic import command
     from alembic.config import Config as AlembicConfig

@@ -4,6 +4,8 @@ its paired devices and its tickets' QR links. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import time
 
 from alembic import command
@@ -167,9 +169,6 @@ def test_a_new_sqlite_database_gets_the_schema_every_migration_builds(tmp_path):
     """An office's first start makes its database from the models at once (without Alembic, a few
     tenths of a second sooner): it must be the very schema that upgrading through every migration
     builds, and stamped as the newest, so the next release's migration upgrades it like any other."""
-    import subprocess
-    import sys
-
     from server.setup import SCHEMA_REVISION
 
     upgraded = f"sqlite:///{tmp_path / 'upgraded.db'}"
@@ -190,12 +189,9 @@ def test_a_new_sqlite_database_gets_the_schema_every_migration_builds(tmp_path):
     assert _schema(new) == expected
 
 
-def test_two_processes_making_one_new_database_at_once_both_start(tmp_path):
+def test_processes_making_one_new_database_at_once_all_start(tmp_path):
     """Server processes started together on a new folder: one makes the schema, the others wait
     for it and find it made; none fails and nothing is made twice."""
-    import subprocess
-    import sys
-
     url = f"sqlite:///{tmp_path / 'motcua.db'}"
     go = tmp_path / "go"
     script = ("import pathlib, sys, time\n"
