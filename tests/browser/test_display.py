@@ -202,3 +202,15 @@ def test_a_counter_that_pauses_or_finishes_updates_its_tile_live(board: Page, li
     expect(tile).to_have_class(re.compile(r"\bis-paused\b"))
     clerk.act(2, "resume")
     expect(tile).not_to_contain_text("Tạm dừng")
+
+
+def test_the_boards_websocket_is_not_compressed_and_hears_calls(board: Page, live_server):
+    """Chromium offers permessage-deflate on every websocket; accepted, the server kept a zlib
+    compressor per board and compressed every call once per board (200 boards: 149 MB instead of
+    100 MB). The server declines it, and the board still hears calls."""
+    board.wait_for_function("() => { const e = window.motcuaBoard.socket.io.engine;"
+                            " return e && e.readyState === 'open' && e.transport.name === 'websocket'; }")
+    assert board.evaluate("window.motcuaBoard.socket.io.engine.transport.ws.extensions") == ""
+    ticket = live_server.issue("ho-tich")
+    Clerk(live_server).call_next(1)
+    expect(board.locator('.tile[data-counter="1"]')).to_contain_text(ticket["code"])
