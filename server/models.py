@@ -335,7 +335,8 @@ class Event(Base):
 
     __tablename__ = "event"
     __table_args__ = (Index("ix_event_at", "at"), Index("ix_event_ticket", "ticket_id"),
-                      Index("ix_event_office_at", "office_id", "at"))
+                      Index("ix_event_office_at", "office_id", "at"),
+                      Index("ix_event_office_id", "office_id", "id"))  # an office's last event (`state`'s version)
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), nullable=True)  # None: province-wide
     at: Mapped[dt.datetime]

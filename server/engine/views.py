@@ -329,8 +329,10 @@ class Views(EngineBase):
                 "no_shows_today": list(no_shows),
             }
 
-    def _board_counter(self, s: Session, c: Counter, codes: dict[int, str]) -> dict:
-        current = s.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
+    def _board_counter(self, s: Session, c: Counter, codes: dict[int, str], current: Ticket | None = None) -> dict:
+        """`current`: the counter's ticket when the caller has it (else it is read)."""
+        if current is None and c.current_ticket_id:
+            current = s.get(Ticket, c.current_ticket_id)
         return self._tile(c.number, c.name, c.state, [link.field_id for link in c.field_links], current, codes)
 
     def _tile(self, number: int, name: str, state: str, field_ids, current, codes: dict[int, str]) -> dict:
@@ -361,8 +363,12 @@ class Views(EngineBase):
         fields = self.field_summaries(office=info.id)
         with self.storage.read() as s:
             codes = self._field_codes(s, info.id)
-            counters = [self._board_counter(s, c, codes) for c in s.scalars(
-                select(Counter).where(Counter.office_id == info.id, Counter.active.is_(True)).order_by(Counter.number))]
+            rows = s.scalars(select(Counter).where(Counter.office_id == info.id, Counter.active.is_(True))
+                             .order_by(Counter.number)).all()
+            serving = [c.current_ticket_id for c in rows if c.current_ticket_id]
+            # Every counter's ticket in one query, not one a counter: each board that connects gets this.
+            current = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_(serving)))} if serving else {}
+            counters = [self._board_counter(s, c, codes, current.get(c.current_ticket_id)) for c in rows]
             recent = s.execute(
                 select(Event.kind, Event.at, Ticket.code, Ticket.field_id, Ticket.priority, Counter.number,
                        Ticket.booked_start)
