@@ -15,7 +15,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import api_error
@@ -201,12 +201,16 @@ def complete_pairing(storage: Storage, code: str) -> tuple[Device, str]:
 SEEN_EVERY = dt.timedelta(minutes=1)
 
 
+# Built once: a paired kiosk's every ticket asks it (building the statement cost more than running it).
+_DEVICE_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("token_hash"))
+
+
 def device_from_token(storage: Storage, token: str | None) -> Device | None:
     """The paired device behind a token; notes when it was last seen (at most once a minute)."""
     if not token:
         return None
     with storage.read() as s:
-        device = s.scalar(select(Device).where(Device.token_hash == _sha(token)))
+        device = s.scalar(_DEVICE_BY_TOKEN, {"token_hash": _sha(token)})
     if device is None or device.revoked_at:
         return None
     now = _now()

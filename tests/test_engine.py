@@ -240,6 +240,19 @@ def test_idempotency_key_returns_the_same_ticket(engine):
     assert err.value.code == "idempotency_conflict"
 
 
+def test_a_retry_after_the_hours_close_still_gets_its_ticket(engine, clock):
+    """The kiosk's tap reached the server at 11:29; its retry (the answer was lost) arrives after
+    the land field closed at 11:30. The retry is the same ticket, not a refusal."""
+    clock.set_local(2026, 11, 25, 11, 29)
+    first = engine.issue_ticket("dat-dai", idempotency_key="tap-9")
+    clock.set_local(2026, 11, 25, 11, 31)
+    again = engine.issue_ticket("dat-dai", idempotency_key="tap-9")
+    assert again["token"] == first["token"] and again["replayed"]
+    with pytest.raises(QueueError) as err:
+        engine.issue_ticket("dat-dai", idempotency_key="tap-10")
+    assert err.value.code == "outside_hours"
+
+
 def test_estimated_wait_falls_back_to_field_minutes_then_learns(engine, clock):
     for _ in range(3):
         engine.issue_ticket("ho-tich")

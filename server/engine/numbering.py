@@ -37,6 +37,8 @@ def _next_number_statement(dialect: str):
 # The issue path's statements, built once (building them is a good part of a request's cost).
 _NEXT_NUMBER = {"sqlite": _next_number_statement("sqlite"), "postgresql": _next_number_statement("postgresql")}
 _INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+# A kiosk sends an Idempotency-Key with every tap: is it a retry of a ticket made already?
+_KEY_TAKEN = select(Ticket.id).where(Ticket.idempotency_key == bindparam("key"))
 # Every issue and call writes one event: on the driver's cursor (storage.DirectInsert), a third of the cost.
 INSERT_EVENT = DirectInsert(Event.__table__)  # every column but the id
 # The new ticket counts itself (waiting, its field, its rank): ahead is this count less one. No
@@ -64,20 +66,26 @@ class Numbering(Views):
         if idempotency_key:
             client = f"device:{device_id}" if device_id is not None else f"address:{issued_from}"
             idempotency_key = hashlib.sha256(f"{office_id}\n{client}\n{idempotency_key}".encode()).hexdigest()
-            existing = self._ticket_by_key(idempotency_key, field_code, priority)
-            if existing:
-                return existing
+        view = None
         try:
             with self.storage.write(grouped=True) as s:  # kiosks at the same moment share one commit
-                view = self._issue(s, office_id, field_code, priority, idempotency_key, device_id, issued_from,
-                                   context or {})
+                # A retry is asked in the issuing transaction itself (it sees the ticket even if this
+                # very group made it), before the rules: a retry after closing time or of the day's
+                # last number still gets its ticket.
+                if not (idempotency_key and s.connection().execute(_KEY_TAKEN, {"key": idempotency_key}).first()):
+                    view = self._issue(s, office_id, field_code, priority, idempotency_key, device_id,
+                                       issued_from, context or {})
         except IntegrityError:
-            # Two retries with the same key raced; the other one won.
-            if idempotency_key:
-                existing = self._ticket_by_key(idempotency_key, field_code, priority)
-                if existing:
-                    return existing
+            # Two retries with the same key raced (another process's transaction); the other one won.
+            existing = self._ticket_by_key(idempotency_key, field_code, priority) if idempotency_key else None
+            if existing:
+                return existing
             raise
+        if view is None:  # a retry: its ticket is committed by now (a block returns after its group's commit)
+            existing = self._ticket_by_key(idempotency_key, field_code, priority)
+            if existing is None:
+                raise RuntimeError("the ticket of an idempotency key found in the issuing transaction is gone")
+            return existing
         # A priority ticket goes before ordinary ones: their places move; a plain one joins at the end.
         self._tell([Change("ticket_issued", {"ticket": view}, office=office_id),
                     Change("queue_changed", {"fields": [field_code], "moved": [field_code] if priority else []},
