@@ -156,11 +156,38 @@ def printed_all(server: LiveServer, limit: float = 60) -> None:
         time.sleep(0.2)
 
 
-def wrk(url: str, connections: int, seconds: int, path: str = "/api/tickets") -> dict:
+# What a paired kiosk sends with every tap (kiosk/static/kiosk.js): its device token and a new
+# Idempotency-Key (unique across wrk's threads and runs).
+KIOSK_WRK_SCRIPT = """
+local fields = {"ho-tich", "chung-thuc", "bao-tro-xa-hoi", "nguoi-co-cong", "kinh-doanh", "xay-dung", "tra-ket-qua"}
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/api/tickets", {["Content-Type"] = "application/json", ["X-Device-Token"] = "%(token)s",
+                    ["Idempotency-Key"] = "%(run)s-" .. tostring(tid) .. "-" .. i},
+                    '{"field": "' .. fields[(i %% #fields) + 1] .. '"}')
+end
+"""
+
+
+def pair_kiosk(server: LiveServer) -> str:
+    """A kiosk paired with the server, as an office sets one up; its device token."""
+    r = requests.post(server.url + "/api/devices/pair", json={"code": server.pairing_code("kiosk")}, timeout=10)
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+def wrk(url: str, connections: int, seconds: int, path: str = "/api/tickets", kiosk: str | None = None) -> dict:
+    """`kiosk`: a paired kiosk's device token; each request then carries it and a new Idempotency-Key."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_SCRIPT)
+        f.write(KIOSK_WRK_SCRIPT % {"token": kiosk, "run": os.urandom(6).hex()} if kiosk else WRK_SCRIPT)
     out = subprocess.run(["wrk", "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d", f"{seconds}s",
                           "--latency"] + (["-s", f.name] if path == "/api/tickets" else []) + [url + path],
                          capture_output=True, text=True).stdout
@@ -338,11 +365,12 @@ def issue_run(args, printer: str, connections: int) -> dict:
         env = {"SQLITE_SYNCHRONOUS": args.sync, "PRINTER": printer}
         server = LiveServer(Path(home), async_mode=args.mode, env=env).start()
         try:
-            wrk(server.url, connections, 2)  # warm up
+            kiosk = pair_kiosk(server) if args.kiosk else None
+            wrk(server.url, connections, 2, kiosk=kiosk)  # warm up
             before = print_jobs(server) if printer != "none" else {}
             workers = children(server.proc.pid)
             cpu_before = cpu_s(server.proc.pid), sum(cpu_s(pid) for pid in workers)
-            r = wrk(server.url, connections, args.seconds)
+            r = wrk(server.url, connections, args.seconds, kiosk=kiosk)
             cpu_after = cpu_s(server.proc.pid), sum(cpu_s(pid) for pid in workers)
             r.pop("raw")
             tickets = (r.get("rps") or 0) * args.seconds
@@ -396,10 +424,11 @@ def paired_run(args, printer: str, connections: int, swap: bool = False) -> dict
         order = (("none", "none", a), (other, printer, b))
         servers = {name: serve(args, setting, home) for name, setting, home in (order[::-1] if swap else order)}
         try:
+            kiosks = {id(srv): pair_kiosk(srv) if args.kiosk else None for srv in servers.values()}
             with ThreadPoolExecutor(2) as pool:
-                list(pool.map(lambda srv: wrk(srv.url, connections, 2), servers.values()))
-                runs = dict(zip(servers, pool.map(lambda srv: wrk(srv.url, connections, args.seconds),
-                                                  servers.values())))
+                list(pool.map(lambda srv: wrk(srv.url, connections, 2, kiosk=kiosks[id(srv)]), servers.values()))
+                runs = dict(zip(servers, pool.map(lambda srv: wrk(srv.url, connections, args.seconds,
+                                                                  kiosk=kiosks[id(srv)]), servers.values())))
             return {name: {"rps": r.get("rps"), "p50_ms": to_ms(r.get("50%", "nan")),
                            "p99_ms": to_ms(r.get("99%", "nan"))} for name, r in runs.items()}
         finally:
@@ -419,14 +448,15 @@ def alternate_run(args, printer: str, connections: int) -> list[dict]:
         with ThreadPoolExecutor(2) as pool:
             servers = dict(zip(("none", printer), pool.map(serve, (args, args), ("none", printer), (a, b))))
         try:
-            for server in servers.values():
-                wrk(server.url, connections, 2)
+            kiosks = {name: pair_kiosk(server) if args.kiosk else None for name, server in servers.items()}
+            for name, server in servers.items():
+                wrk(server.url, connections, 2, kiosk=kiosks[name])
             cycles = []
             for cycle in range(args.alternate):
                 runs = {}
                 for name in ("none", printer) if cycle % 2 == 0 else (printer, "none"):
                     printed_all(servers[printer])
-                    r = wrk(servers[name].url, connections, 3)
+                    r = wrk(servers[name].url, connections, 3, kiosk=kiosks[name])
                     runs[name] = {"rps": r.get("rps"), "p99_ms": to_ms(r.get("99%", "nan"))}
                 cycles.append(runs)
             printed_all(servers[printer])
@@ -521,12 +551,16 @@ def main() -> None:
                         help="the interpreter of a plain `pip install motcua` venv, to measure memory without "
                              "the bench's own packages (aiohttp) loaded into the server")
     parser.add_argument("--skip", default="", help="comma list: issue,calls,start")
+    parser.add_argument("--kiosk", action="store_true",
+                        help="issue as a paired kiosk does: its device token and a new Idempotency-Key on "
+                             "every request (the default sends a bare POST)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     printers = [p.strip() for p in args.printer.split(",") if p.strip()]
     report: dict = {"machine": machine(), "load_average_at_start": round(os.getloadavg()[0], 1),
                     "mode": args.mode, "database": f"SQLite WAL, synchronous={args.sync}", "printers": printers,
-                    "runs_each": args.repeat, "seconds_each": args.seconds}
+                    "runs_each": args.repeat, "seconds_each": args.seconds,
+                    "requests": "a paired kiosk's (device token, Idempotency-Key)" if args.kiosk else "bare POST"}
     if "issue" not in skip and args.repeat:
         runs: dict[str, dict[int, list[dict]]] = {p: {50: [], 10: []} for p in printers}
         for round_ in range(args.repeat):
