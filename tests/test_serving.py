@@ -138,9 +138,9 @@ def test_a_client_whose_next_requests_are_already_sent_is_served_in_turn_with_th
         other.close()
 
 
-def _websocket_handshake(server, path: str = "/socket.io/?EIO=4&transport=websocket") -> tuple[bytes, bytes, socket.socket]:
+def _websocket_handshake(server, path: str) -> tuple[bytes, bytes, socket.socket]:
     """Open a websocket as Chromium does (its exact offer of compression); returns the answer's
-    head and the socket, positioned at the first frame."""
+    head, what came after it (the first frame, or part of it) and the socket."""
     s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: Upgrade\r\n"
               f"Upgrade: websocket\r\nOrigin: {server.url}\r\nSec-WebSocket-Version: 13\r\n"
