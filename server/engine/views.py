@@ -6,7 +6,7 @@ import datetime as dt
 import statistics
 import time
 
-from sqlalchemy import and_, case, func, or_, select, type_coerce
+from sqlalchemy import and_, bindparam, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -19,6 +19,18 @@ from .base import (
 from .hours import open_at, parse_hours
 
 CALL_EVENTS = ("called", "called_by_code", "recalled_no_show", "recalled")
+
+# The board's counters as rows, built once: every board, console and tablet that connects gets
+# `state`, all of them at once after a restart (ORM objects for 40 counters, their field links and
+# tickets were most of its cost).
+_BOARD_COUNTERS = (select(Counter.id, Counter.number, Counter.name, Counter.state, Counter.current_ticket_id)
+                   .where(Counter.office_id == bindparam("office_id"), Counter.active.is_(True))
+                   .order_by(Counter.number))
+_BOARD_LINKS = (select(CounterField.counter_id, CounterField.field_id)
+                .where(CounterField.counter_id.in_(bindparam("ids", expanding=True)))
+                .order_by(CounterField.counter_id, CounterField.position))
+_BOARD_TICKETS = (select(Ticket.id, Ticket.code, Ticket.field_id, Ticket.priority, Ticket.called_at,
+                         Ticket.booked_start).where(Ticket.id.in_(bindparam("ids", expanding=True))))
 
 
 def booked_and_started(now):
@@ -329,10 +341,8 @@ class Views(EngineBase):
                 "no_shows_today": list(no_shows),
             }
 
-    def _board_counter(self, s: Session, c: Counter, codes: dict[int, str], current: Ticket | None = None) -> dict:
-        """`current`: the counter's ticket when the caller has it (else it is read)."""
-        if current is None and c.current_ticket_id:
-            current = s.get(Ticket, c.current_ticket_id)
+    def _board_counter(self, s: Session, c: Counter, codes: dict[int, str]) -> dict:
+        current = s.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
         return self._tile(c.number, c.name, c.state, [link.field_id for link in c.field_links], current, codes)
 
     def _tile(self, number: int, name: str, state: str, field_ids, current, codes: dict[int, str]) -> dict:
@@ -363,12 +373,15 @@ class Views(EngineBase):
         fields = self.field_summaries(office=info.id)
         with self.storage.read() as s:
             codes = self._field_codes(s, info.id)
-            rows = s.scalars(select(Counter).where(Counter.office_id == info.id, Counter.active.is_(True))
-                             .order_by(Counter.number)).all()
-            serving = [c.current_ticket_id for c in rows if c.current_ticket_id]
-            # Every counter's ticket in one query, not one a counter: each board that connects gets this.
-            current = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_(serving)))} if serving else {}
-            counters = [self._board_counter(s, c, codes, current.get(c.current_ticket_id)) for c in rows]
+            rows = s.execute(_BOARD_COUNTERS, {"office_id": info.id}).all()
+            fields_of: dict[int, list[int]] = {row.id: [] for row in rows}
+            for counter_id, field_id in s.execute(_BOARD_LINKS, {"ids": list(fields_of)}):
+                fields_of[counter_id].append(field_id)
+            serving = [row.current_ticket_id for row in rows if row.current_ticket_id]
+            # Every counter's ticket in one query, not one a counter.
+            current = {t.id: t for t in s.execute(_BOARD_TICKETS, {"ids": serving})} if serving else {}
+            counters = [self._tile(row.number, row.name, row.state, fields_of[row.id],
+                                   current.get(row.current_ticket_id), codes) for row in rows]
             recent = s.execute(
                 select(Event.kind, Event.at, Ticket.code, Ticket.field_id, Ticket.priority, Counter.number,
                        Ticket.booked_start)
