@@ -424,11 +424,11 @@ def paired_run(args, printer: str, connections: int, swap: bool = False) -> dict
         order = (("none", "none", a), (other, printer, b))
         servers = {name: serve(args, setting, home) for name, setting, home in (order[::-1] if swap else order)}
         try:
-            kiosks = {id(srv): pair_kiosk(srv) if args.kiosk else None for srv in servers.values()}
+            kiosks = {srv.url: pair_kiosk(srv) if args.kiosk else None for srv in servers.values()}
             with ThreadPoolExecutor(2) as pool:
-                list(pool.map(lambda srv: wrk(srv.url, connections, 2, kiosk=kiosks[id(srv)]), servers.values()))
+                list(pool.map(lambda srv: wrk(srv.url, connections, 2, kiosk=kiosks[srv.url]), servers.values()))
                 runs = dict(zip(servers, pool.map(lambda srv: wrk(srv.url, connections, args.seconds,
-                                                                  kiosk=kiosks[id(srv)]), servers.values())))
+                                                                  kiosk=kiosks[srv.url]), servers.values())))
             return {name: {"rps": r.get("rps"), "p50_ms": to_ms(r.get("50%", "nan")),
                            "p99_ms": to_ms(r.get("99%", "nan"))} for name, r in runs.items()}
         finally:
