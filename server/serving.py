@@ -15,6 +15,7 @@ a LAN with strangers on it, and stopped gently.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import gc
 import json
@@ -23,6 +24,7 @@ import os
 import resource
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -289,8 +291,9 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
 
         def _last_ones(self):
             """Stopping: hand over the connections the kernel already queued (closing the socket
-            would reset them), then stop listening and wait here for the process to end, so
-            eventlet's wsgi.server never tears its connections down under a client's request."""
+            would reset them; `stop` has closed the door to new ones), then stop listening and wait
+            here for the process to end, so eventlet's wsgi.server never tears its connections
+            down under a client's request."""
             try:
                 self.sock.setblocking(False)
                 return self.sock.accept()
@@ -310,6 +313,7 @@ def _serve_eventlet(app, config, host, port, inflight, max_connections, per_addr
             return
         stopping.set()
         inflight.stopping = True
+        stop_new_connections(sock)
         log.info("stopping: no new connections, finishing %d request(s) in flight", inflight.count)
         eventlet.spawn(finish)
 
@@ -404,6 +408,7 @@ def _serve_threading(app, config, host, port, inflight, max_connections, per_add
 def _serve_the_queued(server) -> None:
     """Connections the kernel accepted but the server has not: answer them rather than reset them
     by closing the listening socket under them."""
+    stop_new_connections(server.socket)
     server.socket.setblocking(False)
     while True:
         try:
@@ -415,6 +420,31 @@ def _serve_the_queued(server) -> None:
             server.process_request(request, address)
         else:
             server.shutdown_request(request)
+
+
+_SO_ATTACH_FILTER = 26  # Linux, <asm-generic/socket.h>
+_BPF_DROP_ALL = struct.pack("HBBI", 0x06, 0, 0, 0)  # one classic BPF instruction: BPF_RET|BPF_K 0, keep nothing
+
+
+def stop_new_connections(sock) -> bool:
+    """From now on the kernel completes no new TCP handshake on this listening socket, while the
+    connections it already queued stay there to be accepted.
+
+    Stopping takes the queued connections, then closes the socket. Without this, a client whose
+    handshake completed between the last `accept` and the `close` is reset, its request lost
+    (a kiosk's tap during a restart). With it, that client's SYN is dropped, its retry a second
+    later is refused (the socket is closed by then) or reaches the restarted server; behind nginx,
+    a refused connection goes to the next process, where a reset POST would have been a 502.
+    Linux only (a socket filter that keeps nothing, which the kernel also applies to SYNs and
+    to a handshake's last ACK); elsewhere returns False and changes nothing."""
+    if not sys.platform.startswith("linux"):
+        return False
+    program = ctypes.create_string_buffer(_BPF_DROP_ALL)
+    try:  # struct sock_fprog {unsigned short len; struct sock_filter *filter;}; the kernel copies it
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, struct.pack("HP", 1, ctypes.addressof(program)))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _exit_now() -> None:
