@@ -15,7 +15,6 @@ a LAN with strangers on it, and stopped gently.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
 import gc
 import json
@@ -439,6 +438,8 @@ def stop_new_connections(sock) -> bool:
     to a handshake's last ACK); elsewhere returns False and changes nothing."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here: only a stopping server needs it
+
     program = ctypes.create_string_buffer(_BPF_DROP_ALL)
     try:  # struct sock_fprog {unsigned short len; struct sock_filter *filter;}; the kernel copies it
         sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, struct.pack("HP", 1, ctypes.addressof(program)))
