@@ -154,6 +154,7 @@ class EngineBase:
         self._counters_cache: dict[int, tuple[float, dict[int, int]]] = {}
         self._bookings_cache: dict[int, tuple[float, tuple, tuple]] = {}
         self._bookings_changed_ns: dict[int | None, int] = {None: 0}  # when each office's (None: all) last changed
+        self._state_cache: dict[int, Any] = {}  # each office's board snapshot (views.state)
 
     # ----- offices ---------------------------------------------------------
     def office_id(self, office: "int | OfficeInfo | None" = None) -> int:
@@ -240,6 +241,7 @@ class EngineBase:
         self._rules_cache.clear()
         self._service_cache.clear()
         self._counters_cache.clear()
+        self._state_cache.clear()
         self.forget_bookings()
 
     def forget_bookings(self, office_id: int | None = None) -> None:

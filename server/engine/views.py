@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -31,6 +32,30 @@ _BOARD_LINKS = (select(CounterField.counter_id, CounterField.field_id)
                 .order_by(CounterField.counter_id, CounterField.position))
 _BOARD_TICKETS = (select(Ticket.id, Ticket.code, Ticket.field_id, Ticket.priority, Ticket.called_at,
                          Ticket.booked_start).where(Ticket.id.in_(bindparam("ids", expanding=True))))
+_LAST_EVENT = select(func.max(Event.id)).where(Event.office_id == bindparam("office_id"))  # ix_event_office_id
+_EVENTS_SINCE = (select(func.count()).select_from(Event)  # ix_event_office_at
+                 .where(Event.office_id == bindparam("office_id"), Event.at >= bindparam("since")))
+
+# A reconnect storm (every board, console and tablet of a hall at once, after a restart or a
+# network fault) builds `state` once per office, not once per socket. A snapshot is handed out
+# again while its office has no new event (every change a board shows writes one, in any process:
+# a call, a ticket, an admin's edit with its audit event), on the same service day, for at most
+# STATE_CACHE_S (its waiting estimates move with the clock); `forget_caches` drops it too.
+# "No new event" is counted, not read off the last id: PostgreSQL numbers rows when they are
+# written, so a change in another process can commit after a newer one. The snapshot counts its
+# office's events since STATE_WINDOW before it was taken (a transaction in flight then wrote its
+# event after that), and is reused only while that count stands.
+STATE_CACHE_S = 2.0
+STATE_WINDOW = dt.timedelta(minutes=1)
+
+
+class _Snapshot(NamedTuple):
+    """An office's `state` as taken, with what says it still holds (see STATE_CACHE_S)."""
+    expires: float  # time.monotonic()
+    day: dt.date
+    since: dt.datetime
+    events: int  # the office's events since `since`, counted before the snapshot was read
+    state: dict
 
 
 def booked_and_started(now):
@@ -368,8 +393,27 @@ class Views(EngineBase):
             return self._board_counter(s, counter, self._field_codes(s, office_id))
 
     def state(self, office: int | None = None) -> dict:
-        """The snapshot every board of an office starts from (GET /api/state and the socket `state`)."""
+        """The snapshot every board of an office starts from (GET /api/state and the socket `state`);
+        the office's last snapshot while nothing has happened since (see STATE_CACHE_S), with `at`
+        always now (boards set their clocks by it)."""
         info = self.office_info(office)
+        now, today = self.now(), self.today()
+        cached = self._state_cache.get(info.id)
+        same_day = cached is not None and cached.day == today
+        # The window's start moves on only once it is two windows old, so one count both checks
+        # the last snapshot and, if something happened, dates the next (read before it, so
+        # whatever the snapshot then reads is at least as new).
+        since = cached.since if same_day and now - cached.since <= 2 * STATE_WINDOW else now - STATE_WINDOW
+        with self.storage.read() as s:
+            events = s.scalar(_EVENTS_SINCE, {"office_id": info.id, "since": since})
+            if same_day and cached.since == since and cached.events == events and time.monotonic() < cached.expires:
+                return {**cached.state, "at": self.local(now)}
+            version = s.scalar(_LAST_EVENT, {"office_id": info.id}) or 0
+        state = self._snapshot(info, version)
+        self._state_cache[info.id] = _Snapshot(time.monotonic() + STATE_CACHE_S, today, since, events, state)
+        return {**state}
+
+    def _snapshot(self, info, version: int) -> dict:
         fields = self.field_summaries(office=info.id)
         with self.storage.read() as s:
             codes = self._field_codes(s, info.id)
@@ -394,9 +438,8 @@ class Views(EngineBase):
                 select(Announcement).where(Announcement.office_id == info.id, Announcement.active.is_(True))
                 .order_by(Announcement.position, Announcement.id)
             ).all()
-            last_event = s.scalar(select(func.max(Event.id)).where(Event.office_id == info.id)) or 0
             return {
-                "version": last_event,
+                "version": version,
                 "at": self.local(self.now()),
                 "office": info.public(),
                 "counters": counters,
