@@ -396,3 +396,25 @@ def test_socketio_events_leave_no_reference_cycles_for_the_garbage_collector(app
         gc.set_debug(0)
         gc.garbage.clear()
     assert kept == []
+
+
+def test_the_servers_packets_tell_binary_messages_as_python_socketios_own_do(app):
+    """The server looks for binary attachments in a message its own, quicker way (python-socketio's
+    took 15 % of the server's CPU in a reconnect storm, walking every board's `state`); it must
+    answer as python-socketio's own does, bytes anywhere in a message's lists and dicts included."""
+    from socketio.packet import Packet as Theirs
+
+    from server.extensions import Packet as Ours, socketio as ours
+
+    assert ours.server.packet_class is Ours
+    state = app.extensions["motcua"].engine.state()
+    messages = [
+        ["state", state],
+        ["print_job", {"job_id": "j1", "ticket": {"lines": ["A001", {"logo": b"\x1b@"}]}}],
+        ["x", [[[bytearray(b"1")]]]],
+        ["x", ("a tuple", b"python-socketio does not look into tuples")],
+        "text", None, 5, b"raw",
+    ]
+    for message in messages:
+        assert Ours.data_is_binary(message) == Theirs.data_is_binary(message), message
+    assert Ours.data_is_binary(messages[1]) and not Ours.data_is_binary(messages[0])

@@ -404,11 +404,11 @@ class Views(EngineBase):
         # the last snapshot and, if something happened, dates the next (read before it, so
         # whatever the snapshot then reads is at least as new).
         since = cached.since if same_day and now - cached.since <= 2 * STATE_WINDOW else now - STATE_WINDOW
-        with self.storage.read() as s:
-            events = s.scalar(_EVENTS_SINCE, {"office_id": info.id, "since": since})
+        with self.storage.read_rows() as rows:
+            events = rows.execute(_EVENTS_SINCE, {"office_id": info.id, "since": since}).scalar()
             if same_day and cached.since == since and cached.events == events and time.monotonic() < cached.expires:
                 return {**cached.state, "at": self.local(now)}
-            version = s.scalar(_LAST_EVENT, {"office_id": info.id}) or 0
+            version = rows.execute(_LAST_EVENT, {"office_id": info.id}).scalar() or 0
         state = self._snapshot(info, version)
         self._state_cache[info.id] = _Snapshot(time.monotonic() + STATE_CACHE_S, today, since, events, state)
         return {**state}
