@@ -11,7 +11,9 @@ bench_server's RawBoard); all of them are opened at once. Reported per storm: se
 first connect until the last board has its `state`, and the server's CPU time a board (from
 /proc). The server runs the default configuration (eventlet, SQLite, `PRINTER=preview`).
 `--history N` writes N older events for the office before the server starts, spread over the
-past year, to show whether the storm's cost grows with the office's history.
+past year, to show whether the storm's cost grows with the office's history. `--paired`: every
+board carries a paired display's cookie, as an office's boards do (the server reads the device
+on every connect).
 
 To compare two versions of the code, run this script from each checkout in turns.
 """
@@ -59,14 +61,24 @@ def big_hall(history: int, printer: str, mode: str) -> LiveServer:
     return server
 
 
-async def storm(server: LiveServer, boards: int) -> dict:
+def pair_display(server: LiveServer) -> str:
+    """A board paired with the server, as an office sets one up; its device token (its cookie)."""
+    r = requests.post(server.url + "/api/devices/pair", json={"code": server.pairing_code("display")}, timeout=10)
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+async def storm(server: LiveServer, boards: int, device_token: str | None = None) -> dict:
     import aiohttp
+
+    from server.auth import DEVICE_COOKIE
 
     url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     sockets = []
+    headers = {"Cookie": f"{DEVICE_COOKIE}={device_token}"} if device_token else None
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         async def board():
-            ws = await http.ws_connect(url, autoping=False, compress=15,
+            ws = await http.ws_connect(url, autoping=False, compress=15, headers=headers,
                                        timeout=aiohttp.ClientWSTimeout(ws_close=10))
             sockets.append(ws)
             opened = await ws.receive_str()
@@ -91,6 +103,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=0, help="older events written for the office first")
     parser.add_argument("--printer", default="preview")
     parser.add_argument("--mode", default="eventlet", choices=("eventlet", "threading"))
+    parser.add_argument("--paired", action="store_true", help="every board carries a paired display's cookie")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a thousand sockets in this process
@@ -99,15 +112,17 @@ def main() -> None:
         state = requests.get(server.url + "/api/state", timeout=10).json()
         hall = {"counters": len(state["counters"]), "serving": sum(1 for c in state["counters"] if c["current"]),
                 "fields": len(state["fields"]), "state_bytes": len(json.dumps(state, ensure_ascii=False).encode())}
+        token = pair_display(server) if args.paired else None
         results = []
         for boards in [int(n) for n in args.boards.split(",")]:
             for _ in range(args.rounds):
-                results.append(asyncio.run(storm(server, boards)))
+                results.append(asyncio.run(storm(server, boards, token)))
                 print("#", json.dumps(results[-1]), flush=True)
                 time.sleep(1)
     finally:
         server.stop()
     print(json.dumps({"machine": machine(), "mode": args.mode, "printer": args.printer, "history": args.history,
+                      "paired": args.paired,
                       "hall": hall, "storms": results}, ensure_ascii=False, indent=1))
 
 
