@@ -8,8 +8,8 @@ import errno
 import signal
 import socket
 import sqlite3
-import sys
 import subprocess
+import sys
 import threading
 import time
 import uuid
